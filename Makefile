@@ -1,0 +1,66 @@
+# jwtgate - thin wrapper around the autotools build in build/.
+#
+#   make run     install missing packages, build, serve conf/jwtgate.ini
+#   make check   install missing packages, build, run every test
+#
+# Everything else: make deps | build | install | sanitize | distcheck | format | clean
+
+BUILD     ?= build
+CONFIG    ?= conf/jwtgate.ini
+CONFIGURE_FLAGS ?=
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Debian packages needed to build, test and benchmark.
+PACKAGES = build-essential autoconf automake pkg-config \
+	libmicrohttpd-dev libjwt-dev libssl-dev libjansson-dev libinih-dev \
+	libpcre2-dev libargon2-dev libcrypt-dev libsqlite3-dev libsystemd-dev \
+	libhiredis-dev check libcurl4-openssl-dev python3-jwt python3-cryptography \
+	apache2-utils whois redis-server nginx-light systemd
+
+.PHONY: all deps build run check install sanitize distcheck format clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "jwtgate: missing Debian packages: $$missing"; \
+			echo "jwtgate: run 'make deps' as root, or: apt-get install $$missing"; exit 1; \
+		fi; \
+		echo "jwtgate: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+configure: configure.ac Makefile.am
+	autoreconf -fi
+
+$(BUILD)/Makefile: configure
+	mkdir -p $(BUILD)
+	cd $(BUILD) && ../configure $(CONFIGURE_FLAGS)
+
+build: deps $(BUILD)/Makefile
+	$(MAKE) -C $(BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/jwtgate serve -c $(CONFIG)
+
+check: build
+	$(MAKE) -C $(BUILD) -j$(JOBS) check || { cat $(BUILD)/test-suite.log; exit 1; }
+
+install: build
+	$(MAKE) -C $(BUILD) install
+
+sanitize:
+	$(MAKE) BUILD=build-san CONFIGURE_FLAGS="--enable-sanitizers --enable-werror" check
+
+distcheck: build
+	$(MAKE) -C $(BUILD) distcheck
+
+format:
+	clang-format -i src/*.c src/*.h tests/*.c tests/*.h bench/*.c
+
+clean:
+	rm -rf $(BUILD) build-san

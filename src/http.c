@@ -1,0 +1,234 @@
+/*
+ * http.c - request and response helpers shared by every handler.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "xmalloc.h"
+
+const char *
+http_header(const struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+static bool
+http_cidr_match(const struct cidr *c, const uint8_t *addr)
+{
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+
+	if (memcmp(c->addr, addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((c->addr[full] ^ addr[full]) & (0xff << (8 - rest))) == 0;
+}
+
+bool
+http_trusted(const struct config *cfg, const char *addr)
+{
+	uint8_t buf[16];
+	int     family;
+	size_t  i;
+
+	if (inet_pton(AF_INET, addr, buf) == 1)
+		family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, buf) == 1)
+		family = AF_INET6;
+	else
+		return false;
+	/* An IPv4-mapped IPv6 peer is judged as the IPv4 address it is. */
+	if (family == AF_INET6 && memcmp(buf, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		memmove(buf, buf + 12, 4);
+		family = AF_INET;
+	}
+	for (i = 0; i < cfg->server.ntrusted_proxies; i++) {
+		const struct cidr *c = &cfg->server.trusted_proxies[i];
+
+		if (c->family == family && http_cidr_match(c, buf))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * From one X-Forwarded-For value, the right-most entry that is not a
+ * trusted proxy. A malformed entry ends the walk: what lies left of it
+ * cannot be trusted, so the caller keeps the peer address.
+ */
+static bool
+http_xff_pick(const struct config *cfg, const char *value, char *out,
+    size_t outlen)
+{
+	char  *copy = xstrdup(value);
+	char **items = NULL, *tok, *save;
+	size_t n = 0;
+	bool   found = false;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		items = xreallocarray(items, n + 1, sizeof *items);
+		items[n++] = tok;
+	}
+	while (n-- > 0) {
+		char   *item = items[n];
+		size_t  len;
+		uint8_t buf[16];
+
+		while (isspace((unsigned char)*item))
+			item++;
+		len = strlen(item);
+		while (len > 0 && isspace((unsigned char)item[len - 1]))
+			item[--len] = '\0';
+		if (inet_pton(AF_INET, item, buf) != 1 &&
+		    inet_pton(AF_INET6, item, buf) != 1)
+			break;
+		if (!http_trusted(cfg, item)) {
+			snprintf(out, outlen, "%s", item);
+			found = true;
+			break;
+		}
+	}
+	free(items);
+	free(copy);
+	return found;
+}
+
+static enum MHD_Result
+http_xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	const char **last = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") == 0 && value != NULL)
+		*last = value;
+	return MHD_YES;
+}
+
+void
+http_client_address(struct request *req)
+{
+	const char *last = NULL;
+
+	snprintf(req->client, sizeof req->client, "%s", req->peer);
+	if (!req->peer_trusted)
+		return;
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_xff_collect,
+	    &last);
+	if (last == NULL)
+		return;
+	http_xff_pick(req->ctx->cfg, last, req->client, sizeof req->client);
+}
+
+void
+http_body_append(struct request *req, const char *data, size_t len, size_t max)
+{
+	if (req->body_too_large)
+		return;
+	if (len > max || req->body_len > max - len) {
+		req->body_too_large = true;
+		free(req->body);
+		req->body = NULL;
+		req->body_len = 0;
+		return;
+	}
+	/* One allocation of the final size would need Content-Length; grow. */
+	req->body = xrealloc(req->body, req->body_len + len + 1);
+	memcpy(req->body + req->body_len, data, len);
+	req->body_len += len;
+	req->body[req->body_len] = '\0';
+}
+
+void
+http_set_header(struct response *res, const char *name, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < res->nheaders; i++) {
+		if (strcasecmp(res->headers[i].name, name) == 0) {
+			free(res->headers[i].value);
+			res->headers[i].value = xstrdup(value);
+			return;
+		}
+	}
+	if (res->nheaders == HTTP_MAX_HEADERS)
+		abort(); /* a programming error: the table is sized for us */
+	res->headers[res->nheaders].name = xstrdup(name);
+	res->headers[res->nheaders].value = xstrdup(value);
+	res->nheaders++;
+}
+
+static void
+http_set_body(struct response *res, unsigned status, const char *type,
+    char *body, size_t len)
+{
+	free(res->body);
+	res->status = status;
+	res->content_type = type;
+	res->body = body;
+	res->body_len = len;
+}
+
+void
+http_reply_json(struct response *res, unsigned status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	json_decref(body);
+	if (text == NULL)
+		abort(); /* jansson fails only on allocation */
+	http_set_body(res, status, "application/json", text, strlen(text));
+}
+
+void
+http_reply_error(struct response *res, unsigned status, const char *detail)
+{
+	http_reply_json(res, status,
+	    json_pack("{s:i, s:s}", "status_code", (int)status, "detail", detail));
+}
+
+void
+http_reply_text(struct response *res, unsigned status, const char *type,
+    char *body, size_t len)
+{
+	http_set_body(res, status, type, body, len);
+}
+
+void
+http_response_free(struct response *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nheaders; i++) {
+		free(res->headers[i].name);
+		free(res->headers[i].value);
+	}
+	free(res->body);
+	memset(res, 0, sizeof *res);
+}
+
+const char *
+http_reason(unsigned status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Request Entity Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}

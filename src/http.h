@@ -1,0 +1,82 @@
+/*
+ * http.h - one HTTP request and its response, as handlers see them: body
+ * accumulation with a cap, header and cookie lookup, JSON replies.
+ * server.c owns the libmicrohttpd side; handlers never touch it.
+ */
+#ifndef JWTGATE_HTTP_H
+#define JWTGATE_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define HTTP_MAX_HEADERS 16
+
+struct MHD_Connection;
+struct context;
+struct route_entry;
+
+struct http_header {
+	char *name;
+	char *value;
+};
+
+struct response {
+	unsigned           status; /* 0 until a handler answers */
+	char              *body;
+	size_t             body_len;
+	const char        *content_type;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	size_t             nheaders;
+};
+
+struct request {
+	struct MHD_Connection    *conn;
+	struct context           *ctx;
+	const struct route_entry *route;   /* NULL: unknown path */
+	const char               *method;
+	const char               *path;    /* decoded, without query */
+	char                     *body;
+	size_t                    body_len;
+	bool                      body_too_large;
+	uint64_t                  start_us;
+	char                      peer[64];   /* the connected address */
+	bool                      peer_trusted;
+	char                      client[64]; /* peer, or X-Forwarded-For from a trusted peer */
+	char                     *user;       /* for the access log, or NULL */
+	struct response           res;
+	bool                      queued;
+};
+
+const char *http_header(const struct request *req, const char *name);
+
+/* Is the textual address inside [server] trusted_proxies? */
+bool http_trusted(const struct config *cfg, const char *addr);
+/*
+ * Set req->client: the peer, or from a trusted peer the right-most
+ * X-Forwarded-For entry that is not itself a trusted proxy.
+ */
+void http_client_address(struct request *req);
+
+/* Append to the body; past max the body is dropped and marked too large. */
+void http_body_append(struct request *req, const char *data, size_t len,
+    size_t max);
+
+void http_set_header(struct response *res, const char *name,
+    const char *value);
+/* Answer with JSON; takes the reference to body. */
+void http_reply_json(struct response *res, unsigned status, json_t *body);
+/* Answer {"status_code": status, "detail": detail}. */
+void http_reply_error(struct response *res, unsigned status,
+    const char *detail);
+void http_reply_text(struct response *res, unsigned status,
+    const char *content_type, char *body, size_t len);
+void http_response_free(struct response *res);
+
+/* A status line's reason phrase, for error details ("Not Found"). */
+const char *http_reason(unsigned status);
+
+#endif

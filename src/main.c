@@ -1,0 +1,221 @@
+/*
+ * main.c - jwtgate's command line: argv, subcommands, and the serve loop.
+ * Start-up runs in order (config, log, context, server) and shutdown in
+ * reverse. Exit status: 0 success, 1 runtime failure, 2 bad usage or
+ * invalid configuration.
+ */
+#include "autoconf.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "context.h"
+#include "log.h"
+#include "server.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+#define GRACE_MS     10000 /* SIGTERM: time left to requests in flight */
+
+struct command {
+	const char *name;
+	int       (*fn)(int argc, char **argv);
+	const char *usage;
+};
+
+static int cmd_serve(int, char **);
+static int cmd_check(int, char **);
+
+static const struct command commands[] = {
+	{ "serve", cmd_serve, "serve -c FILE          run in the foreground; logs to stderr" },
+	{ "check", cmd_check, "check -c FILE          validate FILE and everything it references" },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void
+usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: jwtgate COMMAND [OPTIONS]\n\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(fp, "  jwtgate %s\n", commands[i].usage);
+	fprintf(fp, "  jwtgate --version | --help\n\n"
+	    "Exit status: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.\n");
+}
+
+static void
+print_config_errors(const struct config_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		fprintf(stderr, "jwtgate: %s\n", errs->msg[i]);
+	if (errs->dropped > 0)
+		fprintf(stderr, "jwtgate: ... and %zu more errors\n", errs->dropped);
+}
+
+/* "-c FILE" is the only option of serve and check. */
+static const char *
+parse_config_option(int argc, char **argv)
+{
+	const char *path = NULL;
+	int         ch;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		default:
+			return NULL;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "jwtgate: unexpected argument '%s'\n", argv[optind]);
+		return NULL;
+	}
+	if (path == NULL)
+		fprintf(stderr, "jwtgate: %s needs -c FILE\n", argv[0]);
+	return path;
+}
+
+/* Load FILE and build everything it references; print errors. */
+static int
+load_context(const char *path, struct context **out)
+{
+	struct config_errors errs;
+	struct config       *cfg;
+	char                 err[1024];
+
+	if (config_load(path, &cfg, &errs) == -1) {
+		print_config_errors(&errs);
+		return -1;
+	}
+	if (context_new(cfg, out, err, sizeof err) == -1) {
+		fprintf(stderr, "jwtgate: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	const char     *path = parse_config_option(argc, argv);
+	struct context *ctx;
+
+	if (path == NULL)
+		return EXIT_USAGE;
+	if (load_context(path, &ctx) == -1)
+		return EXIT_USAGE;
+	context_unref(ctx);
+	printf("%s: OK\n", path);
+	return 0;
+}
+
+/* SIGHUP: a new configuration replaces the old only if all of it loads. */
+static void
+serve_reload(struct server *srv, const char *path)
+{
+	struct config_errors errs;
+	struct config       *cfg;
+	struct context      *ctx;
+	char                 err[1024];
+	size_t               i;
+
+	sd_notify(0, "RELOADING=1");
+	if (config_load(path, &cfg, &errs) == -1) {
+		for (i = 0; i < errs.n; i++)
+			log_error("reload refused: %s", errs.msg[i]);
+		goto out;
+	}
+	if (context_new(cfg, &ctx, err, sizeof err) == -1) {
+		log_error("reload refused: %s", err);
+		goto out;
+	}
+	log_set_level(ctx->cfg->server.log_level);
+	server_set_context(srv, ctx);
+	log_info("configuration reloaded from %s", path);
+out:
+	sd_notify(0, "READY=1");
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	const char     *path = parse_config_option(argc, argv);
+	struct context *ctx;
+	struct server  *srv;
+	sigset_t        set;
+	char            err[1024];
+	int             sig;
+
+	if (path == NULL)
+		return EXIT_USAGE;
+	if (load_context(path, &ctx) == -1)
+		return EXIT_USAGE;
+	log_init(ctx->cfg->server.log_level, ctx->cfg->server.log_format);
+
+	/* Signals are taken synchronously by this thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (server_start(ctx, &srv, err, sizeof err) == -1) {
+		log_error("%s", err);
+		context_unref(ctx);
+		return EXIT_RUNTIME;
+	}
+	sd_notify(0, "READY=1");
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			serve_reload(srv, path);
+			continue;
+		}
+		break;
+	}
+	sd_notify(0, "STOPPING=1");
+	log_info("stopping (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	server_stop(srv, GRACE_MS);
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("jwtgate %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "jwtgate: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

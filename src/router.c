@@ -1,0 +1,86 @@
+/*
+ * router.c - jwtgate's endpoints: one const table, exact paths.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "router.h"
+
+#include "config.h"
+#include "context.h"
+#include "handlers.h"
+#include "http.h"
+
+static const struct route_entry router_table[] = {
+	{ "/healthz", "GET, HEAD", handler_healthz, false },
+};
+
+const struct route_entry *
+router_find(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof router_table / sizeof router_table[0]; i++)
+		if (strcmp(router_table[i].path, path) == 0)
+			return &router_table[i];
+	return NULL;
+}
+
+bool
+router_allows(const struct route_entry *e, const char *method)
+{
+	const char *p = e->methods;
+	size_t      n = strlen(method);
+
+	if (p == NULL)
+		return true;
+	while ((p = strstr(p, method)) != NULL) {
+		bool start = p == e->methods || p[-1] == ' ';
+		bool end = p[n] == '\0' || p[n] == ',';
+
+		if (start && end)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+void
+router_allow_header(const struct route_entry *e, bool with_options, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%s%s", e->methods != NULL ? e->methods : "*",
+	    with_options && e->methods != NULL ? ", OPTIONS" : "");
+}
+
+void
+router_dispatch(struct request *req)
+{
+	const struct config      *cfg = req->ctx->cfg;
+	const struct route_entry *e = req->route;
+	bool options_free = strlist_contains(&cfg->auth.exclude_methods, "OPTIONS");
+	char allow[128];
+
+	if (req->body_too_large) {
+		http_reply_error(&req->res, 413, "Request Entity Too Large");
+		return;
+	}
+	if (e == NULL) {
+		http_reply_error(&req->res, 404, "Not Found");
+		return;
+	}
+	router_allow_header(e, options_free, allow, sizeof allow);
+	if (strcmp(req->method, "OPTIONS") == 0 && options_free &&
+	    e->methods != NULL) {
+		http_reply_text(&req->res, 204, NULL, NULL, 0);
+		http_set_header(&req->res, "Allow", allow);
+		return;
+	}
+	if (!router_allows(e, req->method)) {
+		http_reply_error(&req->res, 405, "Method Not Allowed");
+		http_set_header(&req->res, "Allow", allow);
+		return;
+	}
+	e->handler(req);
+}

@@ -1,0 +1,418 @@
+/*
+ * server.c - libmicrohttpd daemon and request lifecycle.
+ *
+ * A request is answered in three steps: the first call of the access
+ * handler creates struct request and returns (queueing a response on the
+ * first call makes libmicrohttpd 0.9.75 close keep-alive connections); the
+ * calls with upload data fill the capped body; the last call routes the
+ * request and queues the answer. The completion callback writes the access
+ * log and frees the request.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "context.h"
+#include "http.h"
+#include "log.h"
+#include "router.h"
+#include "xmalloc.h"
+
+struct server {
+	struct MHD_Daemon *daemon;
+	int                fd;
+	bool               unix_path; /* we created a socket file */
+	char               path[108];
+	pthread_mutex_t    lock;      /* guards ctx */
+	struct context    *ctx;
+	unsigned           inflight;  /* atomic */
+};
+
+static struct context *
+server_context(struct server *srv)
+{
+	struct context *ctx;
+
+	pthread_mutex_lock(&srv->lock);
+	ctx = context_ref(srv->ctx);
+	pthread_mutex_unlock(&srv->lock);
+	return ctx;
+}
+
+void
+server_set_context(struct server *srv, struct context *ctx)
+{
+	struct context *old;
+
+	pthread_mutex_lock(&srv->lock);
+	old = srv->ctx;
+	srv->ctx = ctx;
+	pthread_mutex_unlock(&srv->lock);
+	context_unref(old);
+}
+
+static void
+server_peer(struct request *req)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr          *sa;
+
+	ci = MHD_get_connection_info(req->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci != NULL ? ci->client_addr : NULL;
+	if (sa == NULL || sa->sa_family == AF_UNIX) {
+		/* Only local processes reach a unix socket: file modes decide. */
+		strcpy(req->peer, "unix");
+		req->peer_trusted = true;
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, req->peer, sizeof req->peer);
+	} else {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, req->peer, sizeof req->peer);
+	}
+	req->peer_trusted = http_trusted(req->ctx->cfg, req->peer);
+}
+
+static struct request *
+server_request_new(struct server *srv, struct MHD_Connection *conn,
+    const char *url, const char *method)
+{
+	struct request *req = xcalloc(1, sizeof *req);
+
+	__atomic_add_fetch(&srv->inflight, 1, __ATOMIC_RELAXED);
+	req->start_us = clock_mono_us();
+	req->conn = conn;
+	req->ctx = server_context(srv);
+	req->method = method;
+	req->path = url;
+	req->route = router_find(url);
+	server_peer(req);
+	http_client_address(req);
+	return req;
+}
+
+static enum MHD_Result
+server_queue(struct request *req)
+{
+	struct MHD_Response *mr;
+	struct response     *res = &req->res;
+	enum MHD_Result      rc;
+	size_t               i;
+
+	mr = MHD_create_response_from_buffer(res->body_len, res->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (mr == NULL)
+		return MHD_NO;
+	res->body = NULL; /* libmicrohttpd frees it */
+	res->body_len = 0;
+	if (res->content_type != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    res->content_type);
+	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	for (i = 0; i < res->nheaders; i++)
+		MHD_add_response_header(mr, res->headers[i].name,
+		    res->headers[i].value);
+	rc = MHD_queue_response(req->conn, res->status, mr);
+	MHD_destroy_response(mr);
+	req->queued = true;
+	return rc;
+}
+
+/* A declared body over the cap is refused before any of it is read. */
+static bool
+server_body_too_large(struct request *req)
+{
+	const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char       *end;
+	unsigned long long n;
+
+	if (cl == NULL)
+		return false;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	return errno != 0 || *end != '\0' ||
+	    n > req->ctx->cfg->server.max_body_bytes;
+}
+
+static enum MHD_Result
+server_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct server  *srv = cls;
+	struct request *req = *con_cls;
+
+	(void)version;
+	if (req == NULL) {
+		*con_cls = req = server_request_new(srv, conn, url, method);
+		if (server_body_too_large(req)) {
+			/* The connection closes: the body is never read. */
+			http_reply_error(&req->res, 413, "Request Entity Too Large");
+			http_set_header(&req->res, "Connection", "close");
+			return server_queue(req);
+		}
+		return MHD_YES;
+	}
+	if (req->queued) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		http_body_append(req, upload_data, *upload_data_size,
+		    req->ctx->cfg->server.max_body_bytes);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	router_dispatch(req);
+	return server_queue(req);
+}
+
+static void
+server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct server  *srv = cls;
+	struct request *req = *con_cls;
+
+	(void)conn;
+	if (req == NULL)
+		return;
+	*con_cls = NULL;
+	if (req->ctx->cfg->server.access_log)
+		log_access(req->method, req->path,
+		    req->queued ? req->res.status : 0,
+		    clock_mono_us() - req->start_us, req->client, req->user);
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		log_debug("request %s %s ended early (%d)", req->method,
+		    req->path, (int)toe);
+	http_response_free(&req->res);
+	context_unref(req->ctx);
+	free(req->body);
+	free(req->user);
+	free(req);
+	__atomic_sub_fetch(&srv->inflight, 1, __ATOMIC_RELEASE);
+}
+
+static void
+server_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char   msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_debug("libmicrohttpd: %s", msg);
+}
+
+static int
+server_bind_unix(struct server *srv, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat        st;
+	int                fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	/* A socket file left by an earlier run is replaced; nothing else is. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			return -1;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+	    listen(fd, 512) == -1) {
+		snprintf(err, errlen, "cannot listen on unix:%s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	srv->unix_path = true;
+	snprintf(srv->path, sizeof srv->path, "%s", path);
+	return fd;
+}
+
+static int
+server_bind_inet(const struct listen_addr *la, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t               len;
+	int                     fd, one = 1;
+
+	memset(&ss, 0, sizeof ss);
+	if (la->family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(la->port);
+		inet_pton(AF_INET6, la->host, &in6->sin6_addr);
+		len = sizeof *in6;
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(la->port);
+		inet_pton(AF_INET, la->host, &in->sin_addr);
+		len = sizeof *in;
+	}
+	fd = socket(la->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (la->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 || listen(fd, 512) == -1)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s",
+	    la->family == AF_INET6 ? "[" : "", la->host,
+	    la->family == AF_INET6 ? "]" : "", la->port, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/* Log the address really bound, with the port the kernel chose. */
+static void
+server_log_address(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t               len = sizeof ss;
+	char                    host[INET6_ADDRSTRLEN];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	if (ss.ss_family == AF_UNIX) {
+		log_info("listening on unix:%s", ((struct sockaddr_un *)&ss)->sun_path);
+	} else if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		log_info("listening on %s:%u", host, ntohs(in->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		log_info("listening on [%s]:%u", host, ntohs(in6->sin6_port));
+	}
+}
+
+static int
+server_listen(struct server *srv, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	int n = sd_listen_fds(1);
+
+	if (n > 1) {
+		snprintf(err, errlen, "systemd passed %d sockets; expected one", n);
+		return -1;
+	}
+	if (n == 1) {
+		log_info("using the socket passed by systemd");
+		return SD_LISTEN_FDS_START;
+	}
+	if (cfg->server.listen.family == AF_UNIX)
+		return server_bind_unix(srv, cfg->server.listen.path, err, errlen);
+	return server_bind_inet(&cfg->server.listen, err, errlen);
+}
+
+int
+server_start(struct context *ctx, struct server **out, char *err, size_t errlen)
+{
+	const struct config *cfg = ctx->cfg;
+	struct server       *srv;
+	unsigned             threads = cfg->server.threads;
+	unsigned             flags;
+
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	srv = xcalloc(1, sizeof *srv);
+	pthread_mutex_init(&srv->lock, NULL);
+	srv->ctx = ctx;
+	srv->fd = server_listen(srv, cfg, err, errlen);
+	if (srv->fd == -1)
+		goto fail;
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+	    MHD_ALLOW_SUSPEND_RESUME;
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL,
+	    server_access, srv,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, cfg->server.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->server.max_connections_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->server.connection_timeout,
+	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, NULL,
+	    MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		snprintf(err, errlen, "cannot start the HTTP server");
+		goto fail;
+	}
+	server_log_address(srv->fd);
+	*out = srv;
+	return 0;
+fail:
+	if (srv->fd != -1 && srv->fd != SD_LISTEN_FDS_START)
+		close(srv->fd);
+	if (srv->unix_path)
+		unlink(srv->path);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+	return -1;
+}
+
+void
+server_stop(struct server *srv, unsigned grace_ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	unsigned        waited = 0;
+	MHD_socket      fd;
+
+	fd = MHD_quiesce_daemon(srv->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	while (__atomic_load_n(&srv->inflight, __ATOMIC_ACQUIRE) > 0 &&
+	    waited < grace_ms) {
+		nanosleep(&tick, NULL);
+		waited += 10;
+	}
+	if (waited >= grace_ms)
+		log_warn("stopping with %u requests still in flight",
+		    __atomic_load_n(&srv->inflight, __ATOMIC_ACQUIRE));
+	MHD_stop_daemon(srv->daemon);
+	if (srv->unix_path)
+		unlink(srv->path);
+	context_unref(srv->ctx);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}
