@@ -62,7 +62,7 @@ http_trusted(const struct config *cfg, const char *addr)
  * trusted proxy. A malformed entry ends the walk: what lies left of it
  * cannot be trusted, so the caller keeps the peer address.
  */
-static bool
+bool
 http_xff_pick(const struct config *cfg, const char *value, char *out,
     size_t outlen)
 {

@@ -60,6 +60,9 @@ bool http_trusted(const struct config *cfg, const char *addr);
  * X-Forwarded-For entry that is not itself a trusted proxy.
  */
 void http_client_address(struct request *req);
+/* The X-Forwarded-For part of the above, for one header value. */
+bool http_xff_pick(const struct config *cfg, const char *value, char *out,
+    size_t outlen);
 
 /* Append to the body; past max the body is dropped and marked too large. */
 void http_body_append(struct request *req, const char *data, size_t len,

@@ -1,0 +1,535 @@
+/*
+ * check_integration.c - the real binary over real HTTP: routing, limits,
+ * keep-alive, timeouts, malformed requests, logging, start-up refusal.
+ */
+#include <check.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define BASE "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\n" \
+	"[store]\ndriver = memory\n"
+
+static struct jg jg;
+
+static void
+start(const char *ini)
+{
+	jg_reset_connection();
+	ck_assert_msg(jg_start(&jg, ini) == 0, "jwtgate did not start (log in %s)",
+	    jg.log);
+}
+
+static void
+stop(void)
+{
+	jg_reset_connection();
+	jg_cleanup(&jg);
+}
+
+static void
+setup_default(void)
+{
+	start(BASE);
+}
+
+START_TEST(test_healthz)
+{
+	struct reply r;
+
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "{\"status\":\"ok\"}");
+	ck_assert_str_eq(reply_header(&r, "Content-Type"), "application/json");
+	ck_assert_str_eq(reply_header(&r, "X-Content-Type-Options"), "nosniff");
+	reply_free(&r);
+
+	ck_assert_int_eq(jg_request(&jg, "HEAD", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.body_len, 0);
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_not_found)
+{
+	static const char *const paths[] = { "/", "/nope", "/healthz/", "/HEALTHZ",
+		"/healthz/x", "//healthz" };
+	struct reply r;
+	size_t       i;
+
+	for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		ck_assert_int_eq(jg_request(&jg, "GET", paths[i], NULL, NULL, &r), 0);
+		ck_assert_msg(r.status == 404, "%s: %ld", paths[i], r.status);
+		ck_assert_str_eq(r.body, "{\"status_code\":404,\"detail\":\"Not Found\"}");
+		ck_assert_str_eq(reply_header(&r, "X-Content-Type-Options"), "nosniff");
+		reply_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_method_not_allowed)
+{
+	static const char *const methods[] = { "POST", "PUT", "DELETE", "PATCH",
+		"FOO" };
+	struct reply r;
+	size_t       i;
+
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		ck_assert_int_eq(jg_request(&jg, methods[i], "/healthz", NULL, NULL, &r), 0);
+		ck_assert_msg(r.status == 405, "%s: %ld", methods[i], r.status);
+		ck_assert_str_eq(r.body,
+		    "{\"status_code\":405,\"detail\":\"Method Not Allowed\"}");
+		ck_assert_str_eq(reply_header(&r, "Allow"), "GET, HEAD, OPTIONS");
+		reply_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_options)
+{
+	struct reply r;
+
+	ck_assert_int_eq(jg_request(&jg, "OPTIONS", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_str_eq(reply_header(&r, "Allow"), "GET, HEAD, OPTIONS");
+	ck_assert_int_eq(r.body_len, 0);
+	reply_free(&r);
+	/* Unknown paths stay 404 for OPTIONS too. */
+	ck_assert_int_eq(jg_request(&jg, "OPTIONS", "/nope", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 404);
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_options_not_excluded)
+{
+	struct reply r;
+
+	stop();
+	start(BASE "[auth]\nexclude_methods = HEAD\n");
+	ck_assert_int_eq(jg_request(&jg, "OPTIONS", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_str_eq(reply_header(&r, "Allow"), "GET, HEAD");
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_body_too_large)
+{
+	struct reply r;
+	char        *big = malloc(20000);
+
+	memset(big, 'a', 19999);
+	big[19999] = '\0';
+	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, big, &r), 0);
+	ck_assert_int_eq(r.status, 413);
+	ck_assert_str_eq(r.body,
+	    "{\"status_code\":413,\"detail\":\"Request Entity Too Large\"}");
+	reply_free(&r);
+	/* Unknown paths too: the size is judged before anything else. */
+	ck_assert_int_eq(jg_request(&jg, "POST", "/nope", NULL, big, &r), 0);
+	ck_assert_int_eq(r.status, 413);
+	reply_free(&r);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_body_too_large_chunked)
+{
+	static const char *const hdr[] = { "Transfer-Encoding: chunked", NULL };
+	struct reply r;
+	char        *big = malloc(20000);
+
+	memset(big, 'a', 19999);
+	big[19999] = '\0';
+	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", hdr, big, &r), 0);
+	ck_assert_int_eq(r.status, 413);
+	reply_free(&r);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_body_limit_configurable)
+{
+	struct reply r;
+	char         body[600];
+
+	memset(body, 'b', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	/* 599 bytes are within the default 16384: a normal 405. */
+	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, body, &r), 0);
+	ck_assert_int_eq(r.status, 405);
+	reply_free(&r);
+	stop();
+	start("[server]\nmax_body_bytes = 512\n[token]\nsecret_file = secret.key\n"
+	    "[store]\ndriver = memory\n");
+	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, body, &r), 0);
+	ck_assert_int_eq(r.status, 413);
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_keepalive_reused)
+{
+	struct reply r;
+	int          i;
+
+	jg_reset_connection();
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.new_conns, 1);
+	reply_free(&r);
+	/* Successes and errors alike keep the connection. */
+	for (i = 0; i < 5; i++) {
+		const char *path = i % 2 ? "/nope" : "/healthz";
+
+		ck_assert_int_eq(jg_request(&jg, "GET", path, NULL, NULL, &r), 0);
+		ck_assert_msg(r.new_conns == 0, "request %d opened a new connection", i);
+		reply_free(&r);
+	}
+	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, "x=1", &r), 0);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_int_eq(r.new_conns, 0);
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_slow_client_cut_off)
+{
+	static const char partial[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+	char out[512];
+
+	stop();
+	start("[server]\nconnection_timeout = 1s\n[token]\nsecret_file = secret.key\n"
+	    "[store]\ndriver = memory\n");
+	/* An unfinished request: closed after ~1 s, well before 5 s. */
+	ck_assert_int_eq(jg_raw(&jg, partial, sizeof partial - 1, 5000, out,
+	    sizeof out), 0);
+	ck_assert_int_eq(strlen(out), 0);
+	/* A connection that never sends anything is closed too. */
+	ck_assert_int_eq(jg_raw(&jg, "", 0, 5000, out, sizeof out), 0);
+}
+END_TEST
+
+/*
+ * Protocol errors are libmicrohttpd's to answer: a request line it cannot
+ * parse is closed without an answer, other errors get its own 4xx.
+ */
+START_TEST(test_malformed_requests)
+{
+	static const struct {
+		const char *request;
+		const char *answer; /* "" = closed without an answer */
+	} bad[] = {
+		{ "GARBAGE\r\n\r\n", "" },
+		{ "GET\r\n\r\n", "" },
+		{ "GET /healthz\r\n\r\n", "HTTP/1.1 400 " },
+		{ "GET /healthz HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
+		    "HTTP/1.1 400 " },
+	};
+	struct reply r;
+	char         out[2048];
+	size_t       i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_int_eq(jg_raw(&jg, bad[i].request, strlen(bad[i].request),
+		    3000, out, sizeof out), 0);
+		ck_assert_msg(strncmp(out, bad[i].answer, strlen(bad[i].answer)) == 0 &&
+		    (bad[i].answer[0] != '\0' || out[0] == '\0'),
+		    "request %zu answered: %.40s", i, out);
+	}
+	/* The server is still fine afterwards. */
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_access_log_without_query)
+{
+	struct reply r;
+	int          i;
+
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz?token=sekrit", NULL,
+	    NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+	/* The line is written after the response; allow it a moment. */
+	for (i = 0; i < 100 && !jg_file_contains(jg.log, "GET /healthz 200"); i++)
+		usleep(10000);
+	ck_assert(jg_file_contains(jg.log, "GET /healthz 200"));
+	ck_assert(jg_file_contains(jg.log, "client=127.0.0.1"));
+	ck_assert(!jg_file_contains(jg.log, "sekrit"));
+}
+END_TEST
+
+START_TEST(test_json_log)
+{
+	struct reply r;
+	int          i;
+
+	stop();
+	start("[server]\nlog_format = json\n[token]\nsecret_file = secret.key\n"
+	    "[store]\ndriver = memory\n");
+	ck_assert(jg_file_contains(jg.log, "\"level\":\"info\",\"msg\":\"listening on 127.0.0.1:"));
+	ck_assert_int_eq(jg_request(&jg, "GET", "/nope?q=1", NULL, NULL, &r), 0);
+	reply_free(&r);
+	for (i = 0; i < 100 && !jg_file_contains(jg.log, "\"status\":404"); i++)
+		usleep(10000);
+	ck_assert(jg_file_contains(jg.log, "\"method\":\"GET\",\"path\":\"/nope\",\"status\":404"));
+}
+END_TEST
+
+START_TEST(test_no_access_log)
+{
+	struct reply r;
+
+	stop();
+	start("[server]\naccess_log = false\n[token]\nsecret_file = secret.key\n"
+	    "[store]\ndriver = memory\n");
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
+	reply_free(&r);
+	usleep(100000);
+	ck_assert(!jg_file_contains(jg.log, "GET /healthz"));
+}
+END_TEST
+
+START_TEST(test_listen_ipv6)
+{
+	struct reply r;
+
+	stop();
+	start("[server]\nlisten = [::1]:0\n[token]\nsecret_file = secret.key\n"
+	    "[store]\ndriver = memory\n");
+	ck_assert_msg(strncmp(jg.addr, "[::1]:", 6) == 0, "%s", jg.addr);
+	ck_assert_int_gt(jg.port, 0);
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_listen_unix)
+{
+	struct reply r;
+	char         ini[512];
+	char         dir[] = "/tmp/jwtgate-sock.XXXXXX";
+
+	stop();
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(ini, sizeof ini, "[server]\nlisten = unix:%s/s.sock\n[token]\n"
+	    "secret_file = secret.key\n[store]\ndriver = memory\n", dir);
+	start(ini);
+	ck_assert_int_eq(strncmp(jg.addr, "unix:", 5), 0);
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+	ck_assert_int_eq(jg_stop(&jg), 0);
+	/* The socket file is removed on exit. */
+	ck_assert_int_ne(access(jg.addr + 5, F_OK), 0);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_sigterm_exits_zero)
+{
+	ck_assert_int_eq(jg_stop(&jg), 0);
+	ck_assert(jg_file_contains(jg.log, "stopping (SIGTERM)"));
+}
+END_TEST
+
+/* Start-up refusal: each bad file exits 2 and names FILE:LINE: and key. */
+struct bad_config {
+	const char *ini;
+	const char *message; /* after "jwtgate.ini" */
+};
+
+static const struct bad_config bad_configs[] = {
+	{ "[server]\nlisten = nowhere\n", ":2: [server] listen: expected HOST:PORT" },
+	{ "[server]\nlisten = 127.0.0.1:99999\n", ":2: [server] listen: PORT must be 0-65535" },
+	{ "[server]\nthreads = many\n", ":2: [server] threads: must be an integer from 0 to 256" },
+	{ "[server]\nbogus = 1\n", ":2: [server] bogus: unknown key" },
+	{ "[nosuch]\nkey = 1\n", ":1: [nosuch]: unknown section" },
+	{ "[server]\naccess_log = maybe\n", ":2: [server] access_log: must be true/false" },
+	{ "[server]\nconnection_timeout = 10x\n", ":2: [server] connection_timeout: must be a duration" },
+	{ "[server]\nlog_level = loud\n", ":2: [server] log_level: must be one of debug, info, warning, error" },
+	{ "[server]\nthreads = 1\nthreads = 2\n", ":3: [server] threads: key given twice (first at line 2)" },
+	{ "[server]\nthis line is wrong\n", ":2: expected 'key = value'" },
+	{ "[token]\nsecret_file = missing.key\n", ":2: [token] secret_file: cannot read " },
+	{ "[token]\nalgorithm = hs256\n", ":2: [token] algorithm: must be one of HS256," },
+	{ "[auth]\nexclude = ^/(unclosed\n", ":2: [auth] exclude: invalid pattern at offset" },
+	{ "[cookie]\nsamesite = none\nsecure = false\n", ":2: [cookie] samesite: none requires secure = true" },
+	{ "[route api]\npublic = true\n", ":1: [route api]: PREFIX must start with '/'" },
+};
+
+START_TEST(test_bad_config_refused)
+{
+	const struct bad_config *bc = &bad_configs[_i];
+	const char              *args[4] = { "serve", "-c", NULL, NULL };
+	char                    *out, *err, expect[512];
+	struct jg                tmp;
+	int                      rc;
+
+	ck_assert_int_eq(jg_prepare(&tmp, bc->ini), 0);
+	/* jg_prepare may have added a listen line after [server]; use its file
+	 * only for the key tests that do not count lines in [server]. */
+	{
+		FILE *fp = fopen(tmp.conf, "w");
+
+		fputs(bc->ini, fp);
+		fclose(fp);
+	}
+	args[2] = tmp.conf;
+	rc = jg_run(args, NULL, &out, &err);
+	ck_assert_msg(rc == 2, "exit %d for:\n%s\nstderr: %s", rc, bc->ini, err);
+	snprintf(expect, sizeof expect, "jwtgate: %s%s", tmp.conf, bc->message);
+	ck_assert_msg(strstr(err, expect) != NULL, "expected '%s' in:\n%s", expect, err);
+	free(out);
+	free(err);
+	jg_cleanup(&tmp);
+}
+END_TEST
+
+START_TEST(test_check_command)
+{
+	const char *args[4] = { "check", "-c", NULL, NULL };
+	char       *out, *err, expect[512];
+	struct jg   tmp;
+
+	ck_assert_int_eq(jg_prepare(&tmp, BASE), 0);
+	args[2] = tmp.conf;
+	ck_assert_int_eq(jg_run(args, NULL, &out, &err), 0);
+	snprintf(expect, sizeof expect, "%s: OK\n", tmp.conf);
+	ck_assert_str_eq(out, expect);
+	free(out);
+	free(err);
+	jg_cleanup(&tmp);
+}
+END_TEST
+
+START_TEST(test_check_reports_all_errors)
+{
+	const char *args[4] = { "check", "-c", NULL, NULL };
+	char       *out, *err;
+	struct jg   tmp;
+	FILE       *fp;
+
+	ck_assert_int_eq(jg_prepare(&tmp, BASE), 0);
+	fp = fopen(tmp.conf, "w");
+	fputs("[server]\nthreads = x\nlisten = y\n[auth]\nbackend = z\n", fp);
+	fclose(fp);
+	args[2] = tmp.conf;
+	ck_assert_int_eq(jg_run(args, NULL, &out, &err), 2);
+	ck_assert_msg(strstr(err, ":2: [server] threads:") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, ":3: [server] listen:") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, ":5: [auth] backend:") != NULL, "%s", err);
+	ck_assert_str_eq(out, "");
+	free(out);
+	free(err);
+	jg_cleanup(&tmp);
+}
+END_TEST
+
+START_TEST(test_usage_errors)
+{
+	static const char *const a1[] = { NULL };
+	static const char *const a2[] = { "frobnicate", NULL };
+	static const char *const a3[] = { "serve", NULL };
+	static const char *const a4[] = { "check", "-c", "/nonexistent/x.ini", NULL };
+	static const char *const a5[] = { "--version", NULL };
+	char *out, *err;
+
+	ck_assert_int_eq(jg_run(a1, NULL, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "usage: jwtgate"));
+	free(out), free(err);
+	ck_assert_int_eq(jg_run(a2, NULL, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "unknown command 'frobnicate'"));
+	free(out), free(err);
+	ck_assert_int_eq(jg_run(a3, NULL, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "needs -c FILE"));
+	free(out), free(err);
+	ck_assert_int_eq(jg_run(a4, NULL, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/x.ini: cannot open: No such file"));
+	free(out), free(err);
+	ck_assert_int_eq(jg_run(a5, NULL, &out, &err), 0);
+	ck_assert_int_eq(strncmp(out, "jwtgate ", 8), 0);
+	free(out), free(err);
+}
+END_TEST
+
+START_TEST(test_port_in_use)
+{
+	const char *args[4] = { "serve", "-c", NULL, NULL };
+	char       *out, *err, ini[256];
+	struct jg   tmp;
+
+	snprintf(ini, sizeof ini, "[server]\nlisten = 127.0.0.1:%d\n" "[token]\n"
+	    "secret_file = secret.key\n[store]\ndriver = memory\n", jg.port);
+	ck_assert_int_eq(jg_prepare(&tmp, ini), 0);
+	args[2] = tmp.conf;
+	ck_assert_int_eq(jg_run(args, NULL, &out, &err), 1);
+	ck_assert_msg(strstr(err, "cannot listen on 127.0.0.1:") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "Address already in use") != NULL, "%s", err);
+	free(out);
+	free(err);
+	jg_cleanup(&tmp);
+}
+END_TEST
+
+static Suite *
+integration_suite(void)
+{
+	Suite *s = suite_create("integration");
+	TCase *tc = tcase_create("http");
+	TCase *tcf = tcase_create("startup");
+
+	tcase_add_checked_fixture(tc, setup_default, stop);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_healthz);
+	tcase_add_test(tc, test_not_found);
+	tcase_add_test(tc, test_method_not_allowed);
+	tcase_add_test(tc, test_options);
+	tcase_add_test(tc, test_options_not_excluded);
+	tcase_add_test(tc, test_body_too_large);
+	tcase_add_test(tc, test_body_too_large_chunked);
+	tcase_add_test(tc, test_body_limit_configurable);
+	tcase_add_test(tc, test_keepalive_reused);
+	tcase_add_test(tc, test_slow_client_cut_off);
+	tcase_add_test(tc, test_malformed_requests);
+	tcase_add_test(tc, test_access_log_without_query);
+	tcase_add_test(tc, test_json_log);
+	tcase_add_test(tc, test_no_access_log);
+	tcase_add_test(tc, test_listen_ipv6);
+	tcase_add_test(tc, test_listen_unix);
+	tcase_add_test(tc, test_sigterm_exits_zero);
+	tcase_add_test(tc, test_port_in_use);
+	suite_add_tcase(s, tc);
+
+	tcase_set_timeout(tcf, 30);
+	tcase_add_loop_test(tcf, test_bad_config_refused, 0,
+	    sizeof bad_configs / sizeof bad_configs[0]);
+	tcase_add_test(tcf, test_check_command);
+	tcase_add_test(tcf, test_check_reports_all_errors);
+	tcase_add_test(tcf, test_usage_errors);
+	suite_add_tcase(s, tcf);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int      failed;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	sr = srunner_create(integration_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed == 0 ? 0 : 1;
+}
