@@ -44,8 +44,12 @@ $(BUILD)/Makefile: configure
 build: deps $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
 
-run: build
+run: build conf/secret.key
 	$(BUILD)/jwtgate serve -c $(CONFIG)
+
+# The example configuration's HMAC secret: random, made once, never committed.
+conf/secret.key:
+	umask 077 && head -c 48 /dev/urandom | base64 -w0 > $@
 
 check: build
 	$(MAKE) -C $(BUILD) -j$(JOBS) check || { cat $(BUILD)/test-suite.log; exit 1; }
