@@ -53,6 +53,10 @@ conf/secret.key:
 
 check: build
 	$(MAKE) -C $(BUILD) -j$(JOBS) check || { cat $(BUILD)/test-suite.log; exit 1; }
+	@cat $(BUILD)/tests/*.log | grep -h '^[0-9]*%: Checks: ' || true
+	@cat $(BUILD)/tests/*.log | awk '/^[0-9]+%: Checks: / { \
+		gsub(",", ""); n += $$3; f += $$5 + $$7 } \
+		END { printf "Check: %d passed, %d failed\n", n - f, f }'
 
 install: build
 	$(MAKE) -C $(BUILD) install

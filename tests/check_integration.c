@@ -24,10 +24,16 @@ start(const char *ini)
 	    jg.log);
 }
 
+/* Stop the daemon; a sanitizer report in its log fails the test. */
 static void
 stop(void)
 {
 	jg_reset_connection();
+	if (jg.pid > 0)
+		jg_stop(&jg);
+	ck_assert_msg(!jg_file_contains(jg.log, "Sanitizer") &&
+	    !jg_file_contains(jg.log, "runtime error:"),
+	    "sanitizer report in %s", jg.log);
 	jg_cleanup(&jg);
 }
 
