@@ -17,6 +17,7 @@
 #include "config.h"
 #include "context.h"
 #include "log.h"
+#include "password.h"
 #include "server.h"
 
 #define EXIT_RUNTIME 1
@@ -31,10 +32,13 @@ struct command {
 
 static int cmd_serve(int, char **);
 static int cmd_check(int, char **);
+static int cmd_hash_password(int, char **);
 
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "serve -c FILE          run in the foreground; logs to stderr" },
 	{ "check", cmd_check, "check -c FILE          validate FILE and everything it references" },
+	{ "hash-password", cmd_hash_password, "hash-password [-a argon2id|bcrypt|yescrypt|sha512crypt]\n"
+	    "                                 read one password (stdin, or a no-echo prompt on a tty), print its hash" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -119,6 +123,42 @@ cmd_check(int argc, char **argv)
 		return EXIT_USAGE;
 	context_unref(ctx);
 	printf("%s: OK\n", path);
+	return 0;
+}
+
+/* hash-password [-a ALG]: reading and hashing live in password.c. */
+static int
+cmd_hash_password(int argc, char **argv)
+{
+	enum password_alg alg = PASSWORD_ARGON2ID;
+	const char       *why;
+	char             *password, *hash;
+	int               ch, rc;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "a:")) != -1) {
+		if (ch != 'a' || password_alg_parse(optarg, &alg) == -1) {
+			fprintf(stderr, "jwtgate: hash-password -a takes argon2id, "
+			    "bcrypt, yescrypt or sha512crypt\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "jwtgate: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (password_read_new(stdin, &password, &why) == -1) {
+		fprintf(stderr, "jwtgate: %s\n", why);
+		return EXIT_RUNTIME;
+	}
+	rc = password_hash(alg, password, &hash, &why);
+	password_free(password);
+	if (rc == -1) {
+		fprintf(stderr, "jwtgate: %s\n", why);
+		return EXIT_RUNTIME;
+	}
+	printf("%s\n", hash);
+	free(hash);
 	return 0;
 }
 
