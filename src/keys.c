@@ -657,6 +657,20 @@ keys_jwks(const struct keyring *ring)
 	return json_pack("{s:o}", "keys", keys);
 }
 
+int
+keys_alg_parse(const char *name, enum token_alg *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys_algs) / sizeof(keys_algs[0]); i++) {
+		if (strcmp(name, keys_algs[i].name) == 0) {
+			*out = (enum token_alg)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 enum token_alg
 keys_alg(const struct keyring *ring)
 {

@@ -36,6 +36,9 @@ json_t	*keys_jwks(const struct keyring *ring);
 int	keys_generate(enum token_alg alg, const char *path, char *err,
 	    size_t errlen);
 
+/* "HS256" ... "ES512", exactly as in SPEC section 2; -1 for anything else. */
+int	keys_alg_parse(const char *name, enum token_alg *out);
+
 /* Lookups for token.c. Index 0 is the active key. */
 enum token_alg	 keys_alg(const struct keyring *ring);
 size_t		 keys_count(const struct keyring *ring);
