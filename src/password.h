@@ -27,6 +27,7 @@
 #define PASSWORD_BCRYPT_COST      12      /* OWASP: at least 10 */
 #define PASSWORD_BCRYPT_MAX       72      /* bcrypt ignores what follows */
 #define PASSWORD_SHA512_ROUNDS    500000  /* about as slow as bcrypt 12 */
+/* yescrypt: libxcrypt's default cost, as Debian uses for /etc/shadow. */
 
 /*
  * Longer passwords are refused before any hashing: sha-crypt costs grow with

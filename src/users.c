@@ -65,7 +65,6 @@ struct users_ctx {
 	struct userdb        *db;
 	int                  *lines;    /* line of each user */
 	int                 (*keylines)[KEY_MAX];
-	size_t                linecap;
 	long                  cur;      /* current user, -1: none or skipped */
 	bool                  in_section;
 	bool                  ini;
