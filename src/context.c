@@ -1,23 +1,84 @@
 /*
- * context.c - build and release the per-configuration state.
+ * context.c - build and release the per-configuration state and the
+ * process-wide services.
  */
 #include "context.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "hashpool.h"
+#include "keys.h"
+#include "regulation.h"
+#include "rules.h"
+#include "store.h"
+#include "token.h"
+#include "users.h"
 #include "xmalloc.h"
 
+#define HASH_QUEUE_MAX 256 /* logins waiting for a hash worker */
+
 int
-context_new(struct config *cfg, struct context **out, char *err, size_t errlen)
+services_new(const struct config *cfg, struct services **out, char *err,
+    size_t errlen)
+{
+	struct services *sv = xcalloc(1, sizeof *sv);
+	unsigned         workers = cfg->login.hash_workers;
+
+	if (store_open(cfg, &sv->store, err, errlen) == -1) {
+		free(sv);
+		return -1;
+	}
+	if (workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		workers = n > 0 ? (unsigned)n : 1;
+	}
+	sv->pool = hashpool_new(workers, HASH_QUEUE_MAX);
+	sv->regulation = regulation_new(cfg);
+	*out = sv;
+	return 0;
+}
+
+void
+services_free(struct services *sv)
+{
+	if (sv == NULL)
+		return;
+	hashpool_free(sv->pool);
+	regulation_free(sv->regulation);
+	store_close(sv->store);
+	free(sv);
+}
+
+int
+context_new(struct config *cfg, struct services *sv, struct context **out,
+    char *err, size_t errlen)
 {
 	struct context *ctx = xcalloc(1, sizeof *ctx);
 
-	(void)err;
-	(void)errlen;
 	ctx->refs = 1;
 	ctx->cfg = cfg;
+	ctx->services = sv;
+	if (keys_load(cfg, &ctx->keys, err, errlen) == -1)
+		goto fail;
+	ctx->verifier = token_verifier_new(cfg, ctx->keys);
+	if (ctx->verifier == NULL) {
+		snprintf(err, errlen, "%s: cannot set up token verification",
+		    cfg->path);
+		goto fail;
+	}
+	if (rules_new(cfg, &ctx->rules, err, errlen) == -1)
+		goto fail;
+	if (users_load(cfg, &ctx->users, err, errlen) == -1)
+		goto fail;
 	*out = ctx;
 	return 0;
+fail:
+	context_unref(ctx);
+	return -1;
 }
 
 struct context *
@@ -32,6 +93,11 @@ context_unref(struct context *ctx)
 {
 	if (ctx == NULL || __atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	if (ctx->users != NULL)
+		users_unref(ctx->users);
+	rules_free(ctx->rules);
+	token_verifier_free(ctx->verifier);
+	keys_free(ctx->keys);
 	config_free(ctx->cfg);
 	free(ctx);
 }

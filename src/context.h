@@ -1,21 +1,40 @@
 /*
- * context.h - everything a request handler may use, built from one
- * configuration. A reload builds a new context and swaps it in; requests
- * in flight keep the one they started with.
+ * context.h - everything a request handler may use.
+ *
+ * struct context is built from one configuration (config, keys, verifier,
+ * rules, users) and is replaced whole by a reload; requests in flight keep
+ * the one they started with (reference counted). struct services (store,
+ * password-hash pool, login regulation) lives for the whole process, so a
+ * reload neither loses bans nor drops the in-memory store.
  */
 #ifndef JWTGATE_CONTEXT_H
 #define JWTGATE_CONTEXT_H
 
 #include "config.h"
 
-struct context {
-	unsigned       refs; /* atomic */
-	struct config *cfg;
+struct services {
+	struct store      *store;
+	struct hashpool   *pool;
+	struct regulation *regulation;
 };
 
-/* Takes ownership of cfg, also on failure. */
-int  context_new(struct config *cfg, struct context **out, char *err,
+struct context {
+	unsigned               refs; /* atomic */
+	struct config         *cfg;
+	struct keyring        *keys;
+	struct token_verifier *verifier;
+	struct rules          *rules;
+	struct userdb         *users;
+	struct services       *services; /* not owned */
+};
+
+int  services_new(const struct config *cfg, struct services **out, char *err,
     size_t errlen);
+void services_free(struct services *sv);
+
+/* Takes ownership of cfg, also on failure. sv may be NULL (check). */
+int  context_new(struct config *cfg, struct services *sv,
+    struct context **out, char *err, size_t errlen);
 struct context *context_ref(struct context *ctx);
 void context_unref(struct context *ctx);
 

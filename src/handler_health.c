@@ -3,11 +3,23 @@
  */
 #include <jansson.h>
 
+#include "context.h"
 #include "handlers.h"
 #include "http.h"
+#include "store.h"
 
 void
 handler_healthz(struct request *req)
 {
 	http_reply_json(&req->res, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void
+handler_readyz(struct request *req)
+{
+	if (store_ping(req->ctx->services->store) == -1) {
+		http_reply_error(&req->res, 503, "Store unavailable");
+		return;
+	}
+	http_reply_json(&req->res, 200, json_pack("{s:s}", "status", "ready"));
 }

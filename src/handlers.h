@@ -6,6 +6,15 @@
 
 struct request;
 
+void handler_login(struct request *req);
+void handler_token(struct request *req);
+void handler_logout(struct request *req);
+void handler_me(struct request *req);
+void handler_verify(struct request *req);
+void handler_jwks(struct request *req);
+void handler_oauth_metadata(struct request *req);
+void handler_openapi(struct request *req);
 void handler_healthz(struct request *req);
+void handler_readyz(struct request *req);
 
 #endif

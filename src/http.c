@@ -147,6 +147,117 @@ http_body_append(struct request *req, const char *data, size_t len, size_t max)
 }
 
 void
+http_suspend(struct request *req)
+{
+	req->async = true;
+	MHD_suspend_connection(req->conn);
+}
+
+void
+http_resume(struct request *req)
+{
+	MHD_resume_connection(req->conn);
+}
+
+void
+http_media_type(const struct request *req, char *out, size_t outlen)
+{
+	const char *ct = http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t      i = 0;
+
+	if (ct != NULL) {
+		while (*ct == ' ' || *ct == '\t')
+			ct++;
+		for (; ct[i] != '\0' && ct[i] != ';' && ct[i] != ' ' &&
+		    i + 1 < outlen; i++)
+			out[i] = (char)tolower((unsigned char)ct[i]);
+	}
+	out[i] = '\0';
+}
+
+static int
+http_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode one form component in place; -1 on a bad escape or a NUL. */
+static int
+http_form_decode(char *s)
+{
+	char *w = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '+')
+			*w++ = ' ';
+		else if (*s == '%') {
+			int hi = http_hexval((unsigned char)s[1]);
+			int lo = hi < 0 ? -1 : http_hexval((unsigned char)s[2]);
+
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -1;
+			*w++ = (char)(hi << 4 | lo);
+			s += 2;
+		} else
+			*w++ = *s;
+	}
+	*w = '\0';
+	return 0;
+}
+
+json_t *
+http_form_parse(const char *body, size_t len)
+{
+	json_t *form = json_object();
+	char   *copy, *pair, *save;
+
+	if (body == NULL)
+		return form;
+	if (memchr(body, '\0', len) != NULL) {
+		json_decref(form);
+		return NULL;
+	}
+	copy = xstrndup(body, len);
+	for (pair = strtok_r(copy, "&", &save); pair != NULL;
+	    pair = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(pair, '=');
+		char *value = eq != NULL ? eq + 1 : pair + strlen(pair);
+
+		if (eq != NULL)
+			*eq = '\0';
+		if (http_form_decode(pair) == -1 || http_form_decode(value) == -1 ||
+		    *pair == '\0' || json_object_get(form, pair) != NULL ||
+		    json_object_set_new(form, pair, json_string(value)) == -1) {
+			/* json_string() refuses invalid UTF-8 as well. */
+			json_decref(form);
+			form = NULL;
+			break;
+		}
+	}
+	free(copy);
+	return form;
+}
+
+json_t *
+http_json_parse(const char *body, size_t len)
+{
+	json_t      *j;
+	json_error_t e;
+
+	if (body == NULL || len == 0)
+		return NULL;
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+	if (j != NULL && !json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+void
 http_set_header(struct response *res, const char *name, const char *value)
 {
 	size_t i;

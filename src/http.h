@@ -18,6 +18,7 @@
 struct MHD_Connection;
 struct context;
 struct route_entry;
+struct user;
 
 struct http_header {
 	char *name;
@@ -47,7 +48,11 @@ struct request {
 	bool                      peer_trusted;
 	char                      client[64]; /* peer, or X-Forwarded-For from a trusted peer */
 	char                     *user;       /* for the access log, or NULL */
+	json_t                   *claims;     /* verified token of a guarded request */
+	const struct user        *account;    /* its user, or NULL */
 	struct response           res;
+	bool                      dispatched;
+	bool                      async;      /* answered later, see http_suspend() */
 	bool                      queued;
 };
 
@@ -67,6 +72,23 @@ bool http_xff_pick(const struct config *cfg, const char *value, char *out,
 /* Append to the body; past max the body is dropped and marked too large. */
 void http_body_append(struct request *req, const char *data, size_t len,
     size_t max);
+
+/*
+ * Answer later: the connection is parked until http_resume(), which any
+ * thread may call once req->res is filled (a password-hash worker does).
+ */
+void http_suspend(struct request *req);
+void http_resume(struct request *req);
+
+/* The media type of the body, lower-cased, without parameters. */
+void http_media_type(const struct request *req, char *out, size_t outlen);
+/*
+ * Parse an application/x-www-form-urlencoded body into an object of
+ * strings. NULL when malformed: a bad escape, a NUL, a repeated name.
+ */
+json_t *http_form_parse(const char *body, size_t len);
+/* Parse a JSON object body; duplicate keys and NULs are malformed. */
+json_t *http_json_parse(const char *body, size_t len);
 
 void http_set_header(struct response *res, const char *name,
     const char *value);

@@ -101,9 +101,12 @@ parse_config_option(int argc, char **argv)
 	return path;
 }
 
-/* Load FILE and build everything it references; print errors. */
+/*
+ * Load FILE and build everything it references; print errors. With sv,
+ * also open the process-wide services (*sv) first: serve does, check not.
+ */
 static int
-load_context(const char *path, struct context **out)
+load_context(const char *path, struct services **sv, struct context **out)
 {
 	struct config_errors errs;
 	struct config       *cfg;
@@ -113,8 +116,15 @@ load_context(const char *path, struct context **out)
 		print_config_errors(&errs);
 		return -1;
 	}
-	if (context_new(cfg, out, err, sizeof err) == -1) {
+	if (sv != NULL && services_new(cfg, sv, err, sizeof err) == -1) {
 		fprintf(stderr, "jwtgate: %s\n", err);
+		config_free(cfg);
+		return -1;
+	}
+	if (context_new(cfg, sv != NULL ? *sv : NULL, out, err, sizeof err) == -1) {
+		fprintf(stderr, "jwtgate: %s\n", err);
+		if (sv != NULL)
+			services_free(*sv);
 		return -1;
 	}
 	return 0;
@@ -128,7 +138,7 @@ cmd_check(int argc, char **argv)
 
 	if (path == NULL)
 		return EXIT_USAGE;
-	if (load_context(path, &ctx) == -1)
+	if (load_context(path, NULL, &ctx) == -1)
 		return EXIT_USAGE;
 	context_unref(ctx);
 	printf("%s: OK\n", path);
@@ -293,7 +303,7 @@ cmd_keygen(int argc, char **argv)
 
 /* SIGHUP: a new configuration replaces the old only if all of it loads. */
 static void
-serve_reload(struct server *srv, const char *path)
+serve_reload(struct server *srv, struct services *sv, const char *path)
 {
 	struct config_errors errs;
 	struct config       *cfg;
@@ -307,7 +317,7 @@ serve_reload(struct server *srv, const char *path)
 			log_error("reload refused: %s", errs.msg[i]);
 		goto out;
 	}
-	if (context_new(cfg, &ctx, err, sizeof err) == -1) {
+	if (context_new(cfg, sv, &ctx, err, sizeof err) == -1) {
 		log_error("reload refused: %s", err);
 		goto out;
 	}
@@ -322,15 +332,16 @@ static int
 cmd_serve(int argc, char **argv)
 {
 	const char     *path = parse_config_option(argc, argv);
-	struct context *ctx;
-	struct server  *srv;
-	sigset_t        set;
+	struct context  *ctx;
+	struct services *sv;
+	struct server   *srv;
+	sigset_t         set;
 	char            err[1024];
 	int             sig;
 
 	if (path == NULL)
 		return EXIT_USAGE;
-	if (load_context(path, &ctx) == -1)
+	if (load_context(path, &sv, &ctx) == -1)
 		return EXIT_USAGE;
 	log_init(ctx->cfg->server.log_level, ctx->cfg->server.log_format);
 
@@ -345,6 +356,7 @@ cmd_serve(int argc, char **argv)
 	if (server_start(ctx, &srv, err, sizeof err) == -1) {
 		log_error("%s", err);
 		context_unref(ctx);
+		services_free(sv);
 		return EXIT_RUNTIME;
 	}
 	sd_notify(0, "READY=1");
@@ -352,7 +364,7 @@ cmd_serve(int argc, char **argv)
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			serve_reload(srv, path);
+			serve_reload(srv, sv, path);
 			continue;
 		}
 		break;
@@ -360,6 +372,7 @@ cmd_serve(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	server_stop(srv, GRACE_MS);
+	services_free(sv);
 	log_info("stopped");
 	return 0;
 }

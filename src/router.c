@@ -7,13 +7,24 @@
 
 #include "router.h"
 
+#include "auth.h"
 #include "config.h"
 #include "context.h"
 #include "handlers.h"
 #include "http.h"
 
 static const struct route_entry router_table[] = {
+	{ "/login", "POST", handler_login, false },
+	{ "/token", "POST", handler_token, false },
+	{ "/logout", "POST", handler_logout, true },
+	{ "/me", "GET, HEAD", handler_me, true },
+	{ "/verify", NULL, handler_verify, false },
+	{ "/.well-known/jwks.json", "GET, HEAD", handler_jwks, false },
+	{ "/.well-known/oauth-authorization-server", "GET, HEAD",
+	    handler_oauth_metadata, false },
+	{ "/openapi.json", "GET, HEAD", handler_openapi, false },
 	{ "/healthz", "GET, HEAD", handler_healthz, false },
+	{ "/readyz", "GET, HEAD", handler_readyz, false },
 };
 
 const struct route_entry *
@@ -54,6 +65,23 @@ router_allow_header(const struct route_entry *e, bool with_options, char *buf,
 	    with_options && e->methods != NULL ? ", OPTIONS" : "");
 }
 
+/* Guarded endpoints: the default backend and the checks of /verify. */
+static int
+router_guard(struct request *req)
+{
+	struct rule_decision d = { false, req->ctx->cfg->auth.backend, NULL };
+	struct auth_result   r;
+
+	if (auth_check(req, &d, &r) != AUTH_ALLOWED) {
+		auth_reply(req, &r);
+		auth_result_free(&r);
+		return -1;
+	}
+	req->claims = r.claims;
+	req->account = r.user;
+	return 0;
+}
+
 void
 router_dispatch(struct request *req)
 {
@@ -82,5 +110,7 @@ router_dispatch(struct request *req)
 		http_set_header(&req->res, "Allow", allow);
 		return;
 	}
+	if (e->guarded && router_guard(req) == -1)
+		return;
 	e->handler(req);
 }

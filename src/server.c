@@ -182,7 +182,12 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	router_dispatch(req);
+	if (!req->dispatched) {
+		req->dispatched = true;
+		router_dispatch(req);
+		if (req->async)
+			return MHD_YES; /* queued when resumed */
+	}
 	return server_queue(req);
 }
 
@@ -205,6 +210,7 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		log_debug("request %s %s ended early (%d)", req->method,
 		    req->path, (int)toe);
 	http_response_free(&req->res);
+	json_decref(req->claims);
 	context_unref(req->ctx);
 	free(req->body);
 	free(req->user);

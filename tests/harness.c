@@ -125,10 +125,19 @@ jg_prepare(struct jg *jg, const char *ini)
 int
 jg_start(struct jg *jg, const char *ini)
 {
-	int i;
-
 	if (jg_prepare(jg, ini) == -1)
 		return -1;
+	return jg_restart(jg);
+}
+
+int
+jg_restart(struct jg *jg)
+{
+	char old[320];
+	int  i;
+
+	snprintf(old, sizeof old, "%s.old", jg->log);
+	rename(jg->log, old); /* keep the earlier run's log next to it */
 	jg->pid = fork();
 	if (jg->pid == -1)
 		return -1;

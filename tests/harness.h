@@ -34,6 +34,8 @@ struct reply {
 int  jg_prepare(struct jg *jg, const char *ini);
 /* jg_prepare() then start `jwtgate serve`; 0 once it logs its port. */
 int  jg_start(struct jg *jg, const char *ini);
+/* Start serve again on the same directory (after a stop or a kill). */
+int  jg_restart(struct jg *jg);
 /* SIGTERM, wait up to 12 s (then SIGKILL); the exit status, or -1. */
 int  jg_stop(struct jg *jg);
 void jg_cleanup(struct jg *jg);
