@@ -12,7 +12,8 @@
 #include "harness.h"
 
 #define BASE "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\n" \
-	"[store]\ndriver = memory\n"
+	"[store]\ndriver = memory\n" SCOPES
+#define SCOPES "[oauth2]\nscopes = read, write\n"
 
 static struct jg jg;
 
@@ -173,7 +174,7 @@ START_TEST(test_body_limit_configurable)
 	reply_free(&r);
 	stop();
 	start("[server]\nmax_body_bytes = 512\n[token]\nsecret_file = secret.key\n"
-	    "[store]\ndriver = memory\n");
+	    "[store]\ndriver = memory\n" SCOPES);
 	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, body, &r), 0);
 	ck_assert_int_eq(r.status, 413);
 	reply_free(&r);
@@ -211,7 +212,7 @@ START_TEST(test_slow_client_cut_off)
 
 	stop();
 	start("[server]\nconnection_timeout = 1s\n[token]\nsecret_file = secret.key\n"
-	    "[store]\ndriver = memory\n");
+	    "[store]\ndriver = memory\n" SCOPES);
 	/* An unfinished request: closed after ~1 s, well before 5 s. */
 	ck_assert_int_eq(jg_raw(&jg, partial, sizeof partial - 1, 5000, out,
 	    sizeof out), 0);
@@ -280,7 +281,7 @@ START_TEST(test_json_log)
 
 	stop();
 	start("[server]\nlog_format = json\n[token]\nsecret_file = secret.key\n"
-	    "[store]\ndriver = memory\n");
+	    "[store]\ndriver = memory\n" SCOPES);
 	ck_assert(jg_file_contains(jg.log, "\"level\":\"info\",\"msg\":\"listening on 127.0.0.1:"));
 	ck_assert_int_eq(jg_request(&jg, "GET", "/nope?q=1", NULL, NULL, &r), 0);
 	reply_free(&r);
@@ -296,7 +297,7 @@ START_TEST(test_no_access_log)
 
 	stop();
 	start("[server]\naccess_log = false\n[token]\nsecret_file = secret.key\n"
-	    "[store]\ndriver = memory\n");
+	    "[store]\ndriver = memory\n" SCOPES);
 	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
 	reply_free(&r);
 	usleep(100000);
@@ -310,7 +311,7 @@ START_TEST(test_listen_ipv6)
 
 	stop();
 	start("[server]\nlisten = [::1]:0\n[token]\nsecret_file = secret.key\n"
-	    "[store]\ndriver = memory\n");
+	    "[store]\ndriver = memory\n" SCOPES);
 	ck_assert_msg(strncmp(jg.addr, "[::1]:", 6) == 0, "%s", jg.addr);
 	ck_assert_int_gt(jg.port, 0);
 	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
@@ -328,7 +329,7 @@ START_TEST(test_listen_unix)
 	stop();
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(ini, sizeof ini, "[server]\nlisten = unix:%s/s.sock\n[token]\n"
-	    "secret_file = secret.key\n[store]\ndriver = memory\n", dir);
+	    "secret_file = secret.key\n[store]\ndriver = memory\n" SCOPES, dir);
 	start(ini);
 	ck_assert_int_eq(strncmp(jg.addr, "unix:", 5), 0);
 	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
@@ -474,7 +475,7 @@ START_TEST(test_port_in_use)
 	struct jg   tmp;
 
 	snprintf(ini, sizeof ini, "[server]\nlisten = 127.0.0.1:%d\n" "[token]\n"
-	    "secret_file = secret.key\n[store]\ndriver = memory\n", jg.port);
+	    "secret_file = secret.key\n[store]\ndriver = memory\n" SCOPES, jg.port);
 	ck_assert_int_eq(jg_prepare(&tmp, ini), 0);
 	args[2] = tmp.conf;
 	ck_assert_int_eq(jg_run(args, NULL, &out, &err), 1);
