@@ -170,9 +170,12 @@ store_refresh_use(struct store *st, const unsigned char hash[32], int64_t now,
 {
 	struct store_refresh tmp;
 
+	if (out == NULL)
+		out = &tmp;
+	memset(out, 0, sizeof *out);
 	if (hash == NULL)
 		return -1;
-	return st->ops->refresh_use(st, hash, now, out != NULL ? out : &tmp);
+	return st->ops->refresh_use(st, hash, now, out);
 }
 
 int

@@ -74,9 +74,10 @@ int  store_is_revoked(struct store *st, const char *jti, int64_t now);
  *
  * use consumes a token atomically, across threads, processes and nodes:
  *   0  it was valid and is now used; *out is filled
- *   1  unknown, expired, or its family is revoked
- *   2  it had been used already: its whole family is now revoked (reuse)
- *  -1  error
+ *   1  unknown, expired, or its family is revoked; *out is zeroed
+ *   2  it had been used already: its whole family is now revoked (reuse);
+ *      *out is filled, for the log
+ *  -1  error; *out is zeroed
  * out may be NULL.
  */
 int  store_refresh_add(struct store *st, const unsigned char hash[32],

@@ -365,8 +365,12 @@ mem_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
 	if (e == NULL || e->v.rt.r.exp <= now)
 		goto out;
 	if (e->v.rt.used) {
-		rv = mem_family_revoke_locked(ms, e->v.rt.r.family, now) == 0 ?
-		    2 : -1;
+		if (mem_family_revoke_locked(ms, e->v.rt.r.family, now) == 0) {
+			*out = e->v.rt.r;
+			rv = 2;
+		} else {
+			rv = -1;
+		}
 		goto out;
 	}
 	fam = mem_family(ms, e->v.rt.r.family);

@@ -96,7 +96,7 @@ static const char *const rd_lua[RD_NSCRIPT] = {
 	"return 0\n",
 
 	/* KEYS: token key. ARGV: now, family key prefix, family ttl.
-	 * {0, family, sub, scope, exp} | {1} | {2}, as store_refresh_use(). */
+	 * {0|2, family, sub, scope, exp} | {1}, as store_refresh_use(). */
 	[RD_REFRESH_USE] =
 	RD_LUA_FAMILY_REVOKE
 	"local t = redis.call('HMGET', KEYS[1], 'family', 'sub', 'scope',\n"
@@ -106,7 +106,7 @@ static const char *const rd_lua[RD_NSCRIPT] = {
 	"local fk = ARGV[2] .. t[1]\n"
 	"if t[5] == '1' then\n"
 	"  family_revoke(fk, now, tonumber(ARGV[3]))\n"
-	"  return {2}\n"
+	"  return {2, t[1], t[2], t[3], t[4]}\n"
 	"end\n"
 	"if redis.call('HGET', fk, 'revoked') == '1' then return {1} end\n"
 	"redis.call('HSET', KEYS[1], 'used', '1')\n"
@@ -599,21 +599,21 @@ rd_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    e[0]->type != REDIS_REPLY_INTEGER)
 		goto bad;
-	if (e[0]->integer != 0) {
-		rv = (int)e[0]->integer;
+	if (e[0]->integer == 1) {
+		rv = 1;
 		goto out;
 	}
-	memset(out, 0, sizeof *out);
-	if (r->elements != 5 ||
+	if ((e[0]->integer != 0 && e[0]->integer != 2) || r->elements != 5 ||
 	    rd_copy(e[1], out->family, sizeof out->family) == -1 ||
 	    rd_copy(e[2], out->sub, sizeof out->sub) == -1 ||
 	    rd_copy(e[3], out->scope, sizeof out->scope) == -1 ||
 	    e[4]->type != REDIS_REPLY_STRING)
 		goto bad;
 	out->exp = strtoll(e[4]->str, NULL, 10);
-	rv = 0;
+	rv = (int)e[0]->integer;
 	goto out;
 bad:
+	memset(out, 0, sizeof *out);
 	log_error("store: redis: %s: refresh use: unexpected reply", rs->url);
 out:
 	freeReplyObject(r);

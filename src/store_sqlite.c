@@ -606,8 +606,10 @@ sq_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
 			sq_log(sq, c, "refresh family revoke");
 			goto out;
 		}
-		if (sq_commit(sq, c) == 0)
+		if (sq_commit(sq, c) == 0) {
+			*out = r;
 			rv = 2;
+		}
 		goto out;
 	}
 	if (revoked) {

@@ -327,9 +327,14 @@ START_TEST(test_refresh_rotation)
 	ck_assert_int_eq(store_refresh_use(st, h2, T0 + 2, NULL), 0);
 	ck_assert_int_eq(store_refresh_add(st, h3, &r, T0 + 2), 0);
 
-	/* Reuse of h1: 2, and the whole family is dead. */
-	ck_assert_int_eq(store_refresh_use(st, h1, T0 + 3, NULL), 2);
-	ck_assert_int_eq(store_refresh_use(st, h3, T0 + 3, NULL), 1);
+	/* Reuse of h1: 2 (with the record, for the log), and the whole
+	 * family is dead. */
+	memset(&out, 0, sizeof out);
+	ck_assert_int_eq(store_refresh_use(st, h1, T0 + 3, &out), 2);
+	ck_assert_str_eq(out.sub, "alice");
+	ck_assert_str_eq(out.family, "fam1");
+	ck_assert_int_eq(store_refresh_use(st, h3, T0 + 3, &out), 1);
+	ck_assert_str_eq(out.sub, "");
 	ck_assert_int_eq(store_refresh_use(st, h2, T0 + 3, NULL), 2);
 	/* A token added to the family later (a rotation in flight) too. */
 	ck_assert_int_eq(store_refresh_add(st, h4, &r, T0 + 4), 0);
