@@ -232,6 +232,21 @@ mem_room(struct store_memory *ms, struct mem_map *m, const char *what,
 	return -1;
 }
 
+/* The entry for key in m, created (zeroed) if missing; NULL when full. */
+static struct mem_entry *
+mem_upsert(struct store_memory *ms, struct mem_map *m, const char *what,
+    const void *key, size_t klen, int64_t now)
+{
+	struct mem_entry *e;
+	uint64_t          h = mem_hash(ms, key, klen);
+
+	if ((e = mem_find(m, h, key, klen)) != NULL)
+		return e;
+	if (mem_room(ms, m, what, now) == -1)
+		return NULL;
+	return mem_insert(m, h, key, klen);
+}
+
 static void
 mem_maybe_purge(struct store_memory *ms, int64_t now)
 {
@@ -244,23 +259,16 @@ mem_revoke(struct store *st, const char *jti, int64_t exp, int64_t now)
 {
 	struct store_memory *ms = (struct store_memory *)st;
 	struct mem_entry    *e;
-	size_t               klen = strlen(jti);
-	uint64_t             h;
 	int                  rv = -1;
 
 	pthread_mutex_lock(&ms->lock);
 	mem_maybe_purge(ms, now);
-	h = mem_hash(ms, jti, klen);
-	e = mem_find(&ms->revoked, h, jti, klen);
-	if (e == NULL) {
-		if (mem_room(ms, &ms->revoked, "revocations", now) == -1)
-			goto out;
-		e = mem_insert(&ms->revoked, h, jti, klen);
+	e = mem_upsert(ms, &ms->revoked, "revocations", jti, strlen(jti), now);
+	if (e != NULL) {
+		if (exp > e->v.exp)
+			e->v.exp = exp;
+		rv = 0;
 	}
-	if (exp > e->v.exp)
-		e->v.exp = exp;
-	rv = 0;
-out:
 	pthread_mutex_unlock(&ms->lock);
 	return rv;
 }
@@ -295,16 +303,10 @@ mem_family_get(struct store_memory *ms, const char *family, int64_t exp,
     int64_t now)
 {
 	struct mem_entry *e;
-	size_t            klen = strlen(family);
-	uint64_t          h = mem_hash(ms, family, klen);
 
-	e = mem_find(&ms->families, h, family, klen);
-	if (e == NULL) {
-		if (mem_room(ms, &ms->families, "refresh families", now) == -1)
-			return NULL;
-		e = mem_insert(&ms->families, h, family, klen);
-	}
-	if (exp > e->v.fam.exp)
+	e = mem_upsert(ms, &ms->families, "refresh families", family,
+	    strlen(family), now);
+	if (e != NULL && exp > e->v.fam.exp)
 		e->v.fam.exp = exp;
 	return e;
 }

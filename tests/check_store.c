@@ -277,6 +277,21 @@ START_TEST(test_revoke)
 }
 END_TEST
 
+/* A token is accepted up to [token] leeway past exp: revoked as long. */
+START_TEST(test_revoke_leeway)
+{
+	store_close(st);
+	cfg.token.leeway = 30;
+	st = open_store(NULL);
+	ck_assert_int_eq(store_revoke(st, "l", T0 + 100, T0), 0);
+	ck_assert_int_eq(store_is_revoked(st, "l", T0 + 129), 1);
+	ck_assert_int_eq(store_is_revoked(st, "l", T0 + 130), 0);
+	/* Expired, but still within the leeway: kept. */
+	ck_assert_int_eq(store_revoke(st, "m", T0 - 10, T0), 0);
+	ck_assert_int_eq(store_is_revoked(st, "m", T0 + 19), 1);
+}
+END_TEST
+
 START_TEST(test_revoke_bad_args)
 {
 	char long_jti[STORE_JTI_MAX + 2];
@@ -899,6 +914,7 @@ add_table(TCase *tc)
 {
 	tcase_add_test(tc, test_ping);
 	tcase_add_test(tc, test_revoke);
+	tcase_add_test(tc, test_revoke_leeway);
 	tcase_add_test(tc, test_revoke_bad_args);
 	tcase_add_test(tc, test_revoke_purge);
 	tcase_add_test(tc, test_refresh_rotation);
