@@ -10,6 +10,7 @@
 #include "context.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "token.h"
 #include "users.h"
@@ -20,6 +21,7 @@ auth_deny(struct auth_result *out, unsigned status, const char *detail)
 {
 	out->status = status;
 	out->detail = detail;
+	metrics_verify(METRICS_VERIFY_DENIED);
 	return AUTH_DENIED;
 }
 
@@ -28,6 +30,7 @@ auth_fail(struct auth_result *out, unsigned status, const char *detail)
 {
 	out->status = status;
 	out->detail = detail;
+	metrics_verify(METRICS_VERIFY_FAILED);
 	return AUTH_FAILED;
 }
 
@@ -132,6 +135,7 @@ auth_check(struct request *req, const struct rule_decision *d,
 	req->user = xstrdup(sub);
 	if (!auth_route_allows(d->route, out))
 		return auth_deny(out, 403, "Forbidden");
+	metrics_verify(METRICS_VERIFY_ALLOWED);
 	return AUTH_ALLOWED;
 }
 

@@ -6,6 +6,7 @@
 #include "context.h"
 #include "handlers.h"
 #include "http.h"
+#include "metrics.h"
 #include "store.h"
 
 void
@@ -22,4 +23,14 @@ handler_readyz(struct request *req)
 		return;
 	}
 	http_reply_json(&req->res, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+void
+handler_metrics(struct request *req)
+{
+	size_t len;
+	char  *text = metrics_render(&len);
+
+	http_reply_text(&req->res, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    text, len);
 }

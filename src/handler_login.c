@@ -21,6 +21,7 @@
 #include "issue.h"
 #include "log.h"
 #include "login.h"
+#include "metrics.h"
 #include "regulation.h"
 #include "users.h"
 #include "xmalloc.h"
@@ -57,19 +58,24 @@ login_verified(void *arg, int result)
 	struct request   *req = job->req;
 	struct services  *sv = req->ctx->services;
 	bool ok = result == 1 && job->user != NULL && !job->user->disabled;
+	int  bans;
 
 	if (result == -1 && job->user != NULL)
 		log_warn("user %s: stored password hash cannot be verified",
 		    job->user->name);
+	metrics_login(ok ? METRICS_LOGIN_SUCCESS : METRICS_LOGIN_FAILURE);
 	if (ok) {
 		regulation_success(sv->regulation, job->username, req->client,
 		    clock_now());
 		free(req->user);
 		req->user = xstrdup(job->username);
-	} else if (regulation_fail(sv->regulation, job->username, req->client,
-	    clock_now()) != 0)
+	} else if ((bans = regulation_fail(sv->regulation, job->username,
+	    req->client, clock_now())) != 0) {
+		metrics_bans(((bans & REGULATION_BANNED_USER) != 0) +
+		    ((bans & REGULATION_BANNED_ADDR) != 0));
 		log_warn("login: banning user %s and/or address %s",
 		    job->username, req->client);
+	}
 	job->done(req, ok ? job->user : NULL, job->scope);
 	http_resume(req);
 	free(job->username);
@@ -89,6 +95,7 @@ login_start(struct request *req, const char *username, const char *password,
 
 	if (regulation_check(sv->regulation, username, req->client, clock_now(),
 	    &retry) == 1) {
+		metrics_login(METRICS_LOGIN_BANNED);
 		login_banned(req, retry, oauth);
 		return;
 	}

@@ -11,6 +11,7 @@
 #include "context.h"
 #include "handlers.h"
 #include "http.h"
+#include "metrics.h"
 #include "rules.h"
 #include "users.h"
 #include "xmalloc.h"
@@ -143,6 +144,7 @@ handler_verify(struct request *req)
 	rules_decide(req->ctx->rules, method, path, &d);
 	free(path);
 	if (d.public) {
+		metrics_verify(METRICS_VERIFY_PUBLIC);
 		http_reply_json(&req->res, 200, json_pack("{s:s}", "detail", "OK"));
 		return;
 	}

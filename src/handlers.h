@@ -16,5 +16,6 @@ void handler_oauth_metadata(struct request *req);
 void handler_openapi(struct request *req);
 void handler_healthz(struct request *req);
 void handler_readyz(struct request *req);
+void handler_metrics(struct request *req);
 
 #endif

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "context.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "token.h"
 #include "users.h"
@@ -113,6 +114,7 @@ issue_tokens(struct context *ctx, const struct user *user, const char *scope,
 		goto out;
 	}
 	out->expires_in = cfg->token.ttl;
+	metrics_token(METRICS_TOKEN_ACCESS);
 	if (with_refresh) {
 		struct store_refresh r;
 		unsigned char        hash[32];
@@ -133,6 +135,7 @@ issue_tokens(struct context *ctx, const struct user *user, const char *scope,
 			log_error("store: cannot record a refresh token");
 			goto out;
 		}
+		metrics_token(METRICS_TOKEN_REFRESH);
 	}
 	rc = 0;
 out:

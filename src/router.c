@@ -25,14 +25,35 @@ static const struct route_entry router_table[] = {
 	{ "/openapi.json", "GET, HEAD", handler_openapi, false },
 	{ "/healthz", "GET, HEAD", handler_healthz, false },
 	{ "/readyz", "GET, HEAD", handler_readyz, false },
+	{ "/metrics", "GET, HEAD", handler_metrics, false },
 };
+
+#define ROUTER_N (sizeof router_table / sizeof router_table[0])
+
+size_t
+router_count(void)
+{
+	return ROUTER_N;
+}
+
+const char *
+router_path(size_t i)
+{
+	return router_table[i].path;
+}
+
+size_t
+router_index(const struct route_entry *e)
+{
+	return e != NULL ? (size_t)(e - router_table) : ROUTER_N;
+}
 
 const struct route_entry *
 router_find(const char *path)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof router_table / sizeof router_table[0]; i++)
+	for (i = 0; i < ROUTER_N; i++)
 		if (strcmp(router_table[i].path, path) == 0)
 			return &router_table[i];
 	return NULL;

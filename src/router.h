@@ -24,6 +24,11 @@ struct route_entry {
  */
 void router_dispatch(struct request *req);
 
+/* The table's size, entry paths, and an entry's index (count for NULL). */
+size_t      router_count(void);
+const char *router_path(size_t i);
+size_t      router_index(const struct route_entry *e);
+
 /* The entry for an exact path, or NULL (404). */
 const struct route_entry *router_find(const char *path);
 bool router_allows(const struct route_entry *e, const char *method);

@@ -29,6 +29,7 @@
 #include "context.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "xmalloc.h"
 
@@ -202,6 +203,8 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (req == NULL)
 		return;
 	*con_cls = NULL;
+	metrics_request(router_index(req->route), req->queued ? req->res.status : 0,
+	    clock_mono_us() - req->start_us);
 	if (req->ctx->cfg->server.access_log)
 		log_access(req->method, req->path,
 		    req->queued ? req->res.status : 0,
@@ -361,6 +364,14 @@ server_start(struct context *ctx, struct server **out, char *err, size_t errlen)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		threads = n > 0 ? (unsigned)n : 1;
+	}
+	{
+		static const char *names[32];
+		size_t             i, n = router_count();
+
+		for (i = 0; i < n && i < 32; i++)
+			names[i] = router_path(i);
+		metrics_init(names, i);
 	}
 	srv = xcalloc(1, sizeof *srv);
 	pthread_mutex_init(&srv->lock, NULL);
