@@ -14,7 +14,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 PACKAGES = build-essential autoconf automake pkg-config \
 	libmicrohttpd-dev libjwt-dev libssl-dev libjansson-dev libinih-dev \
 	libpcre2-dev libargon2-dev libcrypt-dev libsqlite3-dev libsystemd-dev \
-	libhiredis-dev check libcurl4-openssl-dev python3-jwt python3-cryptography \
+	libhiredis-dev check libcurl4-openssl-dev python3-jwt python3-cryptography python3-prometheus-client \
 	apache2-utils whois redis-server nginx-light systemd
 
 .PHONY: all deps build run check install sanitize distcheck format clean

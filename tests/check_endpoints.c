@@ -1058,6 +1058,129 @@ START_TEST(test_wellknown)
 }
 END_TEST
 
+/* Parse Prometheus text with the reference parser; the value of one sample. */
+static double
+prom_value(const char *text, const char *name, const char *labels)
+{
+	char  path[] = "/tmp/jwtgate-metrics.XXXXXX", cmd[1024], out[128];
+	int   fd = mkstemp(path);
+	FILE *fp;
+	size_t n;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c '"
+	    "import sys, json\n"
+	    "from prometheus_client.parser import text_string_to_metric_families as p\n"
+	    "want = json.loads(sys.argv[2])\n"
+	    "v = [s.value for f in p(open(sys.argv[1]).read()) for s in f.samples"
+	    " if s.name == sys.argv[3] and s.labels == want]\n"
+	    "print(v[0] if v else -1)' %s '%s' %s", path, labels, name);
+	fp = popen(cmd, "r");
+	n = fread(out, 1, sizeof out - 1, fp);
+	ck_assert_int_eq(pclose(fp), 0);
+	out[n] = '\0';
+	unlink(path);
+	return atof(out);
+}
+
+START_TEST(test_metrics)
+{
+	static const char *const json[] = { "Content-Type: application/json", NULL };
+	struct reply r;
+	char        *tok;
+	const char  *h[2] = { NULL, NULL };
+
+	start(BASE);
+	req("POST", "/login", json, "{\"username\":\"alice\",\"password\":\"no\"}", &r);
+	reply_free(&r);
+	tok = login("alice", "alice-password");
+	h[0] = hdr("Authorization", bearer(tok));
+	req("GET", "/verify", h, NULL, &r);
+	reply_free(&r);
+	req("GET", "/verify", NULL, NULL, &r);
+	reply_free(&r);
+	req("GET", "/nope", NULL, NULL, &r);
+	reply_free(&r);
+	req("GET", "/metrics", NULL, NULL, &r);
+	expect(&r, 200, NULL);
+	ck_assert_str_eq(reply_header(&r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+	ck_assert(prom_value(r.body, "jwtgate_logins_total", "{\"result\":\"failure\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_logins_total", "{\"result\":\"success\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_verifications_total", "{\"result\":\"allowed\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_verifications_total", "{\"result\":\"denied\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_tokens_issued_total", "{\"kind\":\"access\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_http_requests_total",
+	    "{\"endpoint\":\"/login\",\"code\":\"401\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_http_requests_total",
+	    "{\"endpoint\":\"other\",\"code\":\"404\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_http_request_duration_seconds_count", "{}") == 5);
+	reply_free(&r);
+	free(tok);
+}
+END_TEST
+
+static void
+write_text(const char *dir, const char *name, const char *text)
+{
+	char  path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+START_TEST(test_reload)
+{
+	static const char *const json[] = { "Content-Type: application/json", NULL };
+	struct reply r;
+	char         users[2048], *old = NULL;
+	FILE        *fp;
+	int          i;
+
+	start(BASE);
+	/* A new user appears on SIGHUP. */
+	snprintf(users, sizeof users, "%s/users.ini", jg.dir);
+	fp = fopen(users, "a");
+	fputs("\n[dave]\npassword = $6$q6BIxIkrpORsz66B$VJnrdsa4QsmCS5dcfAGYRxmQ6zf7tRsp6MZi9Wrt1ShRg1aYxa.ldeSnHON0ZoWcWS0pdUhiwP4ljtNYeS0i7/\n", fp);
+	fclose(fp);
+	req("POST", "/login", json, "{\"username\":\"dave\",\"password\":\"carol-password\"}", &r);
+	expect(&r, 401, NULL);
+	reply_free(&r);
+	kill(jg.pid, SIGHUP);
+	for (i = 0; i < 200 && !jg_file_contains(jg.log, "configuration reloaded"); i++)
+		usleep(10000);
+	req("POST", "/login", json, "{\"username\":\"dave\",\"password\":\"carol-password\"}", &r);
+	expect(&r, 201, NULL);
+	reply_free(&r);
+	/* A broken configuration is refused and the old one keeps serving. */
+	(void)old;
+	write_text(jg.dir, "jwtgate.ini", "[server]\nlisten = 127.0.0.1:0\nthreads = lots\n");
+	kill(jg.pid, SIGHUP);
+	for (i = 0; i < 200 && !jg_file_contains(jg.log, "reload refused"); i++)
+		usleep(10000);
+	ck_assert(jg_file_contains(jg.log, "reload refused: "));
+	ck_assert(jg_file_contains(jg.log, "[server] threads: must be an integer"));
+	req("POST", "/login", json, "{\"username\":\"dave\",\"password\":\"carol-password\"}", &r);
+	expect(&r, 201, NULL);
+	reply_free(&r);
+	/* A broken user file is refused too. */
+	write_text(jg.dir, "jwtgate.ini", "[server]\nlisten = 127.0.0.1:0\n" BASE);
+	write_text(jg.dir, "users.ini", "[eve]\npassword = plaintext\n");
+	kill(jg.pid, SIGHUP);
+	for (i = 0; i < 200 && !jg_file_contains(jg.log, "users.ini:2:"); i++)
+		usleep(10000);
+	ck_assert(jg_file_contains(jg.log, "users.ini:2:"));
+	req("POST", "/login", json, "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
+	expect(&r, 201, NULL);
+	reply_free(&r);
+}
+END_TEST
+
 static Suite *
 endpoints_suite(void)
 {
@@ -1090,6 +1213,8 @@ endpoints_suite(void)
 	tcase_add_test(tc, test_identity_from_extras);
 	tcase_add_test(tc, test_revocation_survives_kill9);
 	tcase_add_test(tc, test_wellknown);
+	tcase_add_test(tc, test_metrics);
+	tcase_add_test(tc, test_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }
