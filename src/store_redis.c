@@ -21,8 +21,9 @@
  *
  * Worker threads share a pool of connections (at most RD_MAX_CONN, then
  * they wait). A connection that fails is dropped and the next call opens
- * a new one; idempotent commands are retried once on a fresh connection,
- * the others surface as -1 (a retried refresh use could read as reuse).
+ * a new one, and the idle ones are dropped with it (they are likely cut
+ * too); idempotent commands are retried once on a fresh connection, the
+ * others surface as -1 (a retried refresh use could read as reuse).
  */
 #include "store.h"
 
@@ -369,25 +370,34 @@ rd_acquire(struct store_redis *rs, bool *fresh)
 	return NULL;
 }
 
-/* Back to the pool, or closed if it failed. */
+/*
+ * Back to the pool; or, if it failed, closed with every idle connection:
+ * they were most likely cut by the same server restart or network fault,
+ * and the next call should not find them first.
+ */
 static void
 rd_release(struct store_redis *rs, struct rd_conn *c)
 {
-	bool broken = c->ctx->err != 0;
+	struct rd_conn *stale = NULL, *next;
 
-	if (broken) {
-		redisFree(c->ctx);
-		free(c);
-	}
 	pthread_mutex_lock(&rs->lock);
-	if (broken) {
-		rs->nconn--;
-	} else {
+	if (c->ctx->err == 0) {
 		c->next = rs->idle;
 		rs->idle = c;
+	} else {
+		c->next = rs->idle;
+		stale = c;
+		rs->idle = NULL;
+		for (next = stale; next != NULL; next = next->next)
+			rs->nconn--;
 	}
-	pthread_cond_signal(&rs->cond);
+	pthread_cond_broadcast(&rs->cond);
 	pthread_mutex_unlock(&rs->lock);
+	for (; stale != NULL; stale = next) {
+		next = stale->next;
+		redisFree(stale->ctx);
+		free(stale);
+	}
 }
 
 /*

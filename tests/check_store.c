@@ -868,6 +868,14 @@ START_TEST(test_redis_kill9)
 	ck_assert_int_eq(store_is_revoked(s, "k9", T0 + 1), 1);
 	ck_assert_int_eq(store_refresh_use(s, h, T0 + 1, NULL), 2);
 	ck_assert_int_eq(store_banned(s, "u:z", T0 + 1, &until), 1);
+
+	/* Restarted behind the pool's back: a read retries on a new
+	 * connection and answers. */
+	redis_stop(pid, SIGKILL);
+	ck_assert_msg(redis_start(rdir, port, &pid, why, sizeof why) == 0,
+	    "%s", why);
+	ck_assert_int_eq(store_is_revoked(s, "k9", T0 + 1), 1);
+	ck_assert_int_eq(store_revoke(s, "k10", T0 + 100, T0), 0);
 	store_close(s);
 	redis_stop(pid, SIGTERM);
 }
