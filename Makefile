@@ -33,6 +33,11 @@ deps:
 		echo "jwtgate: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@command -v npm >/dev/null || { echo "jwtgate: installing npm"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@# The independent OpenAPI 3.1 validator used by tests/openapi/check.sh.
+	@[ -d tests/openapi/node_modules/@seriousme/openapi-schema-validator ] || \
+		(cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error)
 
 configure: configure.ac Makefile.am
 	autoreconf -fi
