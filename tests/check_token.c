@@ -311,6 +311,37 @@ issue(int64_t now)
 	return jwt;
 }
 
+/* ---- strict base64url ---------------------------------------------- */
+
+START_TEST(b64url_canonical)
+{
+	static const char *const bad[] = { "A", "AB=", "AB==", "AB C", "A+B/",
+	    "AB\n", "AB$", "Zg=", "Zh", "Zm9", "Zm9vYh", "QUJDRA==", "\xc3\xa9" "AA" };
+	unsigned char	 in[64], out[64];
+	char		 enc[128];
+	size_t		 n, i;
+	long		 r;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i * 37 + 11);
+	for (n = 0; n <= sizeof(in); n++) {
+		ck_assert_uint_eq(b64url_encode(in, n, enc), B64URL_ENCLEN(n));
+		ck_assert_uint_eq(B64URL_DECLEN(strlen(enc)), n);
+		ck_assert_int_eq(b64url_decode(enc, strlen(enc), out), (long)n);
+		ck_assert_int_eq(memcmp(in, out, n), 0);
+	}
+	ck_assert_str_eq((b64url_encode((const unsigned char *)"\xfb\xff", 2,
+	    enc), enc), "-_8");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = b64url_decode(bad[i], strlen(bad[i]), out);
+		ck_assert_msg(r == -1, "'%s' decoded to %ld bytes", bad[i], r);
+	}
+	/* "Zg" and "Zm8" are canonical; "Zh" and "Zm9" are their twins. */
+	ck_assert_int_eq(b64url_decode("Zg", 2, out), 1);
+	ck_assert_int_eq(b64url_decode("Zm8", 3, out), 2);
+}
+END_TEST
+
 /* ---- round trips ---------------------------------------------------- */
 
 static void
@@ -578,6 +609,9 @@ inject(const char *tok, long off, const char *c)
 	return t;
 }
 
+static const char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /* libb64 skips what it does not know; jwtgate refuses it. */
 START_TEST(trap_signature_injection)
 {
@@ -614,9 +648,8 @@ START_TEST(trap_signature_injection)
 		free(tok);
 		return;
 	}
-	sig[slen - 1] = sig[slen - 1] == 'A' ? 'B' : sig[slen - 1] == 'Q' ?
-	    'R' : sig[slen - 1] == 'g' ? 'h' : sig[slen - 1] == 'w' ? 'x' :
-	    sig[slen - 1];
+	sig[slen - 1] = alphabet[(strchr(alphabet, sig[slen - 1]) - alphabet) |
+	    1];
 	ck_assert_str_ne(t, tok);
 	expect(t, TOKEN_INVALID, "segment not canonical base64url");
 	free(t);
@@ -1321,6 +1354,10 @@ token_suite(void)
 	tcase_add_loop_test(tc, rotation, 0, 9);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("b64url");
+	tcase_add_test(tc, b64url_canonical);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("rfc7515");
 	tcase_add_checked_fixture(tc, setup_hs256, teardown);
 	tcase_add_test(tc, rfc7515_a1);
@@ -1333,7 +1370,7 @@ token_suite(void)
 	tcase_add_test(tc, trap_hs256_with_rsa_public_pem);
 	tcase_add_test(tc, trap_alg_spelling);
 	tcase_add_test(tc, trap_empty_signature);
-	tcase_add_loop_test(tc, trap_signature_injection, 3, 9);
+	tcase_add_loop_test(tc, trap_signature_injection, 0, 9);
 	tcase_add_loop_test(tc, trap_ecdsa_high_s, 0, 3);
 	tcase_add_test(tc, trap_duplicate_keys);
 	tcase_add_test(tc, trap_payload_shapes);
