@@ -33,40 +33,40 @@
 #define NOW    1700000000
 
 static const struct {
-	enum token_alg	 alg;
-	const char	*name;
-	const char	*key;
-	const char	*md;
+	enum token_alg alg;
+	const char *name;
+	const char *key;
+	const char *md;
 } algs[] = {
-	{ ALG_HS256, "HS256", KEYDIR "hs32.secret", "SHA256" },
-	{ ALG_HS384, "HS384", KEYDIR "hs48.secret", "SHA384" },
-	{ ALG_HS512, "HS512", KEYDIR "hs64.secret", "SHA512" },
-	{ ALG_RS256, "RS256", KEYDIR "rsa2048.pem", "SHA256" },
-	{ ALG_RS384, "RS384", KEYDIR "rsa2048.pem", "SHA384" },
-	{ ALG_RS512, "RS512", KEYDIR "rsa2048.pem", "SHA512" },
-	{ ALG_ES256, "ES256", KEYDIR "ec256.pem", "SHA256" },
-	{ ALG_ES384, "ES384", KEYDIR "ec384.pem", "SHA384" },
-	{ ALG_ES512, "ES512", KEYDIR "ec521.pem", "SHA512" },
+    {ALG_HS256, "HS256", KEYDIR "hs32.secret", "SHA256"},
+    {ALG_HS384, "HS384", KEYDIR "hs48.secret", "SHA384"},
+    {ALG_HS512, "HS512", KEYDIR "hs64.secret", "SHA512"},
+    {ALG_RS256, "RS256", KEYDIR "rsa2048.pem", "SHA256"},
+    {ALG_RS384, "RS384", KEYDIR "rsa2048.pem", "SHA384"},
+    {ALG_RS512, "RS512", KEYDIR "rsa2048.pem", "SHA512"},
+    {ALG_ES256, "ES256", KEYDIR "ec256.pem", "SHA256"},
+    {ALG_ES384, "ES384", KEYDIR "ec384.pem", "SHA384"},
+    {ALG_ES512, "ES512", KEYDIR "ec521.pem", "SHA512"},
 };
 
 /* Everything one measurement may touch. */
 struct bench {
-	struct token_verifier	*v;
-	const char		*tok;
-	size_t			 toklen;
-	const unsigned char	*msg;	   /* header "." payload */
-	size_t			 msglen;
-	unsigned char		 hdr[512], pay[1024];
-	size_t			 hdrlen, paylen;
-	unsigned char		 secret[128];
-	size_t			 secretlen;
-	const EVP_MD		*md;
-	EVP_PKEY		*pub;
-	unsigned char		 sig[1024]; /* raw: HMAC or RSA; DER: ECDSA */
-	size_t			 siglen;
-	char			*pem;	    /* public PEM, for libjwt */
-	jwt_alg_t		 jwt_alg;
-	volatile int		 sink;
+	struct token_verifier *v;
+	const char *tok;
+	size_t toklen;
+	const unsigned char *msg; /* header "." payload */
+	size_t msglen;
+	unsigned char hdr[512], pay[1024];
+	size_t hdrlen, paylen;
+	unsigned char secret[128];
+	size_t secretlen;
+	const EVP_MD *md;
+	EVP_PKEY *pub;
+	unsigned char sig[1024]; /* raw: HMAC or RSA; DER: ECDSA */
+	size_t siglen;
+	char *pem; /* public PEM, for libjwt */
+	jwt_alg_t jwt_alg;
+	volatile int sink;
 };
 
 static double seconds = 0.3;
@@ -84,11 +84,11 @@ now_ns(void)
 static double
 measure(void (*fn)(struct bench *), struct bench *b)
 {
-	double	 start, elapsed;
-	long	 n = 0, batch = 1;
-	long	 i;
+	double start, elapsed;
+	long n = 0, batch = 1;
+	long i;
 
-	fn(b);	/* warm up */
+	fn(b); /* warm up */
 	start = now_ns();
 	do {
 		for (i = 0; i < batch; i++)
@@ -104,9 +104,9 @@ measure(void (*fn)(struct bench *), struct bench *b)
 static void
 run_issue(struct bench *b)
 {
-	struct token_params	 p = { .sub = "alice" };
-	char			*jwt, *jti;
-	const char		*err;
+	struct token_params p = {.sub = "alice"};
+	char *jwt, *jti;
+	const char *err;
 
 	if (token_issue(b->v, &p, NOW, &jwt, &jti, &err) != TOKEN_OK)
 		abort();
@@ -129,9 +129,9 @@ run_verify(struct bench *b)
 static void
 run_raw(struct bench *b)
 {
-	unsigned char	 mac[EVP_MAX_MD_SIZE];
-	unsigned int	 maclen;
-	EVP_MD_CTX	*ctx;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen;
+	EVP_MD_CTX *ctx;
 
 	if (b->pub == NULL) {
 		HMAC(b->md, b->secret, (int)b->secretlen, b->msg, b->msglen,
@@ -164,8 +164,8 @@ run_raw_json(struct bench *b)
 static void
 run_libjwt(struct bench *b)
 {
-	jwt_t	*jwt = NULL;
-	int	 rc;
+	jwt_t *jwt = NULL;
+	int rc;
 
 	if (b->pub == NULL)
 		rc = jwt_decode(&jwt, b->tok, b->secret, (int)b->secretlen);
@@ -194,15 +194,15 @@ read_secret(struct bench *b, const char *path)
 static void
 prepare_pkey(struct bench *b, const char *path)
 {
-	const char	*s64 = strrchr(b->tok, '.') + 1;
-	unsigned char	 raw[1024], *der = NULL;
-	EVP_PKEY	*priv;
-	ECDSA_SIG	*es;
-	BIO		*bio;
-	FILE		*f;
-	long		 n;
-	int		 derlen;
-	char		*data;
+	const char *s64 = strrchr(b->tok, '.') + 1;
+	unsigned char raw[1024], *der = NULL;
+	EVP_PKEY *priv;
+	ECDSA_SIG *es;
+	BIO *bio;
+	FILE *f;
+	long n;
+	int derlen;
+	char *data;
 
 	if ((f = fopen(path, "r")) == NULL ||
 	    (priv = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL)
@@ -237,16 +237,16 @@ prepare_pkey(struct bench *b, const char *path)
 static void
 bench_alg(size_t i)
 {
-	static const jwt_alg_t jwt_algs[] = { JWT_ALG_HS256, JWT_ALG_HS384,
+	static const jwt_alg_t jwt_algs[] = {JWT_ALG_HS256, JWT_ALG_HS384,
 	    JWT_ALG_HS512, JWT_ALG_RS256, JWT_ALG_RS384, JWT_ALG_RS512,
-	    JWT_ALG_ES256, JWT_ALG_ES384, JWT_ALG_ES512 };
-	struct config		 cfg;
-	struct keyring		*ring;
-	struct bench		 b;
-	struct token_params	 p = { .sub = "alice" };
-	char			 err[512], *tok;
-	const char		*errstr, *d1, *d2;
-	double			 issue, verify, raw, rawjson, libjwt;
+	    JWT_ALG_ES256, JWT_ALG_ES384, JWT_ALG_ES512};
+	struct config cfg;
+	struct keyring *ring;
+	struct bench b;
+	struct token_params p = {.sub = "alice"};
+	char err[512], *tok;
+	const char *errstr, *d1, *d2;
+	double issue, verify, raw, rawjson, libjwt;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&b, 0, sizeof(b));

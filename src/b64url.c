@@ -18,6 +18,7 @@ static const char b64url_alphabet[] =
 
 /* XX: not in the alphabet. */
 #define XX 0xff
+/* clang-format off */
 static const uint8_t b64url_value[256] = {
 	 XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,
 	 XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,
@@ -36,15 +37,16 @@ static const uint8_t b64url_value[256] = {
 	 XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,
 	 XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,  XX,
 };
+/* clang-format on */
 #undef XX
 
 long
 b64url_decode(const char *in, size_t len, unsigned char *out)
 {
 	const unsigned char *p = (const unsigned char *)in;
-	size_t	 i, o = 0, full = len / 4 * 4, rest = len % 4;
+	size_t i, o = 0, full = len / 4 * 4, rest = len % 4;
 	uint32_t acc;
-	uint8_t	 v[4];
+	uint8_t v[4];
 
 	if (rest == 1)
 		return -1;
@@ -84,11 +86,12 @@ b64url_decode(const char *in, size_t len, unsigned char *out)
 size_t
 b64url_encode(const unsigned char *in, size_t len, char *out)
 {
-	size_t	 i, o = 0;
+	size_t i, o = 0;
 	uint32_t acc;
 
 	for (i = 0; i + 3 <= len; i += 3) {
-		acc = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		acc = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = b64url_alphabet[acc >> 18];
 		out[o++] = b64url_alphabet[acc >> 12 & 0x3f];
 		out[o++] = b64url_alphabet[acc >> 6 & 0x3f];

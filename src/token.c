@@ -41,49 +41,47 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define TOKEN_SIG_MAX	1024	/* bytes; keys.c refuses larger keys */
-#define TOKEN_HDR_STACK 512	/* decoded header bytes kept on the stack */
-#define TOKEN_PAY_STACK 2048	/* decoded payload bytes kept on the stack */
-#define TOKEN_JTI_BYTES 16	/* 128 random bits */
+#define TOKEN_SIG_MAX	1024 /* bytes; keys.c refuses larger keys */
+#define TOKEN_HDR_STACK 512  /* decoded header bytes kept on the stack */
+#define TOKEN_PAY_STACK 2048 /* decoded payload bytes kept on the stack */
+#define TOKEN_JTI_BYTES 16   /* 128 random bits */
 
 struct token_verifier {
-	const struct config	*cfg;
-	const struct keyring	*keys;
-	const char		*alg;	   /* the configured name, e.g. "HS256" */
-	size_t			 alglen;
-	jwt_alg_t		 jwt_alg;
-	size_t			 max_bytes;
-	size_t			 siglens[8]; /* distinct signature sizes of keys */
-	size_t			 nsiglens;
+	const struct config *cfg;
+	const struct keyring *keys;
+	const char *alg; /* the configured name, e.g. "HS256" */
+	size_t alglen;
+	jwt_alg_t jwt_alg;
+	size_t max_bytes;
+	size_t siglens[8]; /* distinct signature sizes of keys */
+	size_t nsiglens;
 };
 
 /* Claims that token_issue() sets itself; -C and p->claims may not. */
 static const char *const token_reserved[] = {
-	"sub", "exp", "iat", "iss", "aud", "jti", "scope", "extras",
+    "sub",
+    "exp",
+    "iat",
+    "iss",
+    "aud",
+    "jti",
+    "scope",
+    "extras",
 };
 
 static jwt_alg_t
 token_jwt_alg(enum token_alg alg)
 {
 	switch (alg) {
-	case ALG_HS256:
-		return JWT_ALG_HS256;
-	case ALG_HS384:
-		return JWT_ALG_HS384;
-	case ALG_HS512:
-		return JWT_ALG_HS512;
-	case ALG_RS256:
-		return JWT_ALG_RS256;
-	case ALG_RS384:
-		return JWT_ALG_RS384;
-	case ALG_RS512:
-		return JWT_ALG_RS512;
-	case ALG_ES256:
-		return JWT_ALG_ES256;
-	case ALG_ES384:
-		return JWT_ALG_ES384;
-	case ALG_ES512:
-		return JWT_ALG_ES512;
+	case ALG_HS256: return JWT_ALG_HS256;
+	case ALG_HS384: return JWT_ALG_HS384;
+	case ALG_HS512: return JWT_ALG_HS512;
+	case ALG_RS256: return JWT_ALG_RS256;
+	case ALG_RS384: return JWT_ALG_RS384;
+	case ALG_RS512: return JWT_ALG_RS512;
+	case ALG_ES256: return JWT_ALG_ES256;
+	case ALG_ES384: return JWT_ALG_ES384;
+	case ALG_ES512: return JWT_ALG_ES512;
 	}
 	return JWT_ALG_INVAL;
 }
@@ -91,8 +89,8 @@ token_jwt_alg(enum token_alg alg)
 struct token_verifier *
 token_verifier_new(const struct config *cfg, const struct keyring *keys)
 {
-	struct token_verifier	*v;
-	size_t			 i, j, len;
+	struct token_verifier *v;
+	size_t i, j, len;
 
 	v = xcalloc(1, sizeof(*v));
 	v->cfg = cfg;
@@ -105,13 +103,13 @@ token_verifier_new(const struct config *cfg, const struct keyring *keys)
 		len = keys_siglen(keys_at(keys, i));
 		for (j = 0; j < v->nsiglens && v->siglens[j] != len; j++)
 			;
-		if (j == v->nsiglens && j < sizeof(v->siglens) /
-		    sizeof(v->siglens[0]))
+		if (j == v->nsiglens &&
+		    j < sizeof(v->siglens) / sizeof(v->siglens[0]))
 			v->siglens[v->nsiglens++] = len;
 	}
 	if (cfg->token.strict_audience && cfg->token.accepted_audiences.n != 1)
 		log_error("token: strict_audience without exactly one "
-		    "accepted audience; every token will be refused");
+			  "accepted audience; every token will be refused");
 	/* Seed jansson's hash once, before worker threads parse JSON. */
 	json_object_seed(0);
 	return v;
@@ -125,18 +123,18 @@ token_verifier_free(struct token_verifier *v)
 
 /* A token cut at its dots. */
 struct token_parts {
-	const char	*seg[3];
-	size_t		 len[3];
-	size_t		 signed_len;	/* header "." payload */
+	const char *seg[3];
+	size_t len[3];
+	size_t signed_len; /* header "." payload */
 };
 
 /* Decoded segments; small ones stay on the stack. */
 struct token_buf {
-	unsigned char	 hdr_stack[TOKEN_HDR_STACK];
-	unsigned char	 pay_stack[TOKEN_PAY_STACK];
-	unsigned char	 sig[TOKEN_SIG_MAX];
-	unsigned char	*hdr, *pay;
-	size_t		 hdrlen, paylen, siglen;
+	unsigned char hdr_stack[TOKEN_HDR_STACK];
+	unsigned char pay_stack[TOKEN_PAY_STACK];
+	unsigned char sig[TOKEN_SIG_MAX];
+	unsigned char *hdr, *pay;
+	size_t hdrlen, paylen, siglen;
 };
 
 static void
@@ -171,8 +169,8 @@ token_split(const char *t, size_t len, struct token_parts *p)
 
 /* Decode one segment into stack (cap bytes) or, when larger, the heap. */
 static int
-token_decode_seg(const char *seg, size_t len, unsigned char *stack,
-    size_t cap, unsigned char **out, size_t *outlen)
+token_decode_seg(const char *seg, size_t len, unsigned char *stack, size_t cap,
+    unsigned char **out, size_t *outlen)
 {
 	long n;
 
@@ -189,15 +187,16 @@ token_decode_seg(const char *seg, size_t len, unsigned char *stack,
  * one comparison.
  */
 static enum token_status
-token_step_form(const struct token_verifier *v, const char *token,
-    size_t len, struct token_parts *p, struct token_buf *b, const char **why)
+token_step_form(const struct token_verifier *v, const char *token, size_t len,
+    struct token_parts *p, struct token_buf *b, const char **why)
 {
 	size_t i;
 
 	if (token == NULL || len == 0)
 		return *why = "empty token", TOKEN_INVALID;
 	if (len > v->max_bytes)
-		return *why = "token longer than max_token_bytes", TOKEN_INVALID;
+		return *why = "token longer than max_token_bytes",
+		       TOKEN_INVALID;
 	if (token_split(token, len, p) == -1)
 		return *why = "not three segments", TOKEN_INVALID;
 	/* The signature must have a key's exact length (no empty one). */
@@ -208,9 +207,9 @@ token_step_form(const struct token_verifier *v, const char *token,
 		return *why = "signature length fits no key", TOKEN_INVALID;
 	/* Strict base64url: no '=', '+', '/', spaces; zero unused bits. */
 	if (token_decode_seg(p->seg[0], p->len[0], b->hdr_stack,
-	    sizeof(b->hdr_stack), &b->hdr, &b->hdrlen) == -1 ||
+		sizeof(b->hdr_stack), &b->hdr, &b->hdrlen) == -1 ||
 	    token_decode_seg(p->seg[1], p->len[1], b->pay_stack,
-	    sizeof(b->pay_stack), &b->pay, &b->paylen) == -1 ||
+		sizeof(b->pay_stack), &b->pay, &b->paylen) == -1 ||
 	    b64url_decode(p->seg[2], p->len[2], b->sig) < 0)
 		return *why = "segment not canonical base64url", TOKEN_INVALID;
 	b->siglen = B64URL_DECLEN(p->len[2]);
@@ -221,8 +220,8 @@ token_step_form(const struct token_verifier *v, const char *token,
 static json_t *
 token_parse_object(const unsigned char *buf, size_t len)
 {
-	json_error_t	 jerr;
-	json_t		*obj;
+	json_error_t jerr;
+	json_t *obj;
 
 	obj = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj != NULL && !json_is_object(obj)) {
@@ -237,7 +236,7 @@ static enum token_status
 token_step_header(const struct token_verifier *v, const struct token_buf *b,
     const struct key **key, const char **why)
 {
-	json_t		*hdr, *alg, *typ, *kid;
+	json_t *hdr, *alg, *typ, *kid;
 	enum token_status st = TOKEN_INVALID;
 
 	*key = NULL;
@@ -252,8 +251,9 @@ token_step_header(const struct token_verifier *v, const struct token_buf *b,
 		goto out;
 	}
 	typ = json_object_get(hdr, "typ");
-	if (typ != NULL && (!json_is_string(typ) ||
-	    strcmp(json_string_value(typ), "JWT") != 0)) {
+	if (typ != NULL &&
+	    (!json_is_string(typ) ||
+		strcmp(json_string_value(typ), "JWT") != 0)) {
 		*why = "typ is not JWT";
 		goto out;
 	}
@@ -264,8 +264,9 @@ token_step_header(const struct token_verifier *v, const struct token_buf *b,
 	/* "jku", "jwk", "x5u", "x5c" are never read: keys come from keys.c. */
 	kid = json_object_get(hdr, "kid");
 	if (kid != NULL) {
-		if (!json_is_string(kid) || (*key = keys_find(v->keys,
-		    json_string_value(kid), json_string_length(kid))) == NULL) {
+		if (!json_is_string(kid) ||
+		    (*key = keys_find(v->keys, json_string_value(kid),
+			 json_string_length(kid))) == NULL) {
 			*why = "kid names no configured key";
 			goto out;
 		}
@@ -285,16 +286,16 @@ token_step_signature(const struct token_verifier *v, const char *token,
     const struct token_parts *p, const struct token_buf *b,
     const struct key *key, const char **why)
 {
-	const struct key	*k;
-	size_t			 i, n = key != NULL ? 1 : keys_count(v->keys);
-	int			 rc;
+	const struct key *k;
+	size_t i, n = key != NULL ? 1 : keys_count(v->keys);
+	int rc;
 
 	for (i = 0; i < n; i++) {
 		k = key != NULL ? key : keys_at(v->keys, i);
 		if (keys_siglen(k) != b->siglen)
 			continue;
-		rc = keys_verify(k, (const unsigned char *)token,
-		    p->signed_len, b->sig, b->siglen);
+		rc = keys_verify(k, (const unsigned char *)token, p->signed_len,
+		    b->sig, b->siglen);
 		if (rc == 1)
 			return TOKEN_OK;
 		if (rc == -1) {
@@ -309,8 +310,8 @@ static enum token_status
 token_check_signed(const struct token_verifier *v, const char *token,
     size_t len, struct token_parts *p, struct token_buf *b, const char **why)
 {
-	const struct key	*key;
-	enum token_status	 st;
+	const struct key *key;
+	enum token_status st;
 
 	if ((st = token_step_form(v, token, len, p, b, why)) != TOKEN_OK)
 		return st;
@@ -327,8 +328,8 @@ token_check_signed(const struct token_verifier *v, const char *token,
 static int
 token_time_cmp(const json_t *x, double now, int64_t off)
 {
-	long double	d;
-	int64_t		a, f;
+	long double d;
+	int64_t a, f;
 
 	if (json_is_integer(x)) {
 		if (__builtin_sub_overflow(json_integer_value(x), off, &a))
@@ -337,7 +338,7 @@ token_time_cmp(const json_t *x, double now, int64_t off)
 			return -1;
 		if (now < -0x1p63)
 			return 1;
-		f = (int64_t)now;	/* floor(now), without libm */
+		f = (int64_t)now; /* floor(now), without libm */
 		if ((double)f > now)
 			f--;
 		if (a != f)
@@ -364,25 +365,23 @@ token_list_has(const struct strlist *l, const json_t *s)
 static bool
 token_aud_typed(const json_t *aud)
 {
-	size_t	 i;
-	json_t	*e;
+	size_t i;
+	json_t *e;
 
 	if (json_is_string(aud))
 		return true;
 	if (!json_is_array(aud))
 		return false;
-	json_array_foreach(aud, i, e)
-		if (!json_is_string(e))
-			return false;
+	json_array_foreach(aud, i, e) if (!json_is_string(e)) return false;
 	return true;
 }
 
 static bool
 token_aud_ok(const struct config *cfg, const json_t *aud)
 {
-	const struct strlist	*acc = &cfg->token.accepted_audiences;
-	size_t			 i;
-	json_t			*e;
+	const struct strlist *acc = &cfg->token.accepted_audiences;
+	size_t i;
+	json_t *e;
 
 	if (acc->n == 0)
 		return true;
@@ -393,9 +392,7 @@ token_aud_ok(const struct config *cfg, const json_t *aud)
 		    token_list_has(acc, aud);
 	if (json_is_string(aud))
 		return token_list_has(acc, aud);
-	json_array_foreach(aud, i, e)
-		if (token_list_has(acc, e))
-			return true;
+	json_array_foreach(aud, i, e) if (token_list_has(acc, e)) return true;
 	return false;
 }
 
@@ -426,9 +423,9 @@ token_check_types(const json_t *c)
 static const char *
 token_check_values(const struct config *cfg, const json_t *c, double now)
 {
-	int64_t	 leeway = cfg->token.leeway;
-	json_t	*x;
-	size_t	 i;
+	int64_t leeway = cfg->token.leeway;
+	json_t *x;
+	size_t i;
 
 	if (cfg->token.verify_expiry &&
 	    token_time_cmp(json_object_get(c, "exp"), now, -leeway) <= 0)
@@ -441,7 +438,7 @@ token_check_values(const struct config *cfg, const json_t *c, double now)
 		return "issued in the future";
 	if (cfg->token.accepted_issuers.n > 0 &&
 	    ((x = json_object_get(c, "iss")) == NULL ||
-	    !token_list_has(&cfg->token.accepted_issuers, x)))
+		!token_list_has(&cfg->token.accepted_issuers, x)))
 		return "issuer not accepted";
 	if (!token_aud_ok(cfg, json_object_get(c, "aud")))
 		return "audience not accepted";
@@ -457,11 +454,11 @@ enum token_status
 token_verify(const struct token_verifier *v, const char *token, size_t len,
     double now, json_t **claims_out, const char **why)
 {
-	struct token_parts	 p;
-	struct token_buf	 b;
-	enum token_status	 st;
-	const char		*reason = NULL;
-	json_t			*claims = NULL;
+	struct token_parts p;
+	struct token_buf b;
+	enum token_status st;
+	const char *reason = NULL;
+	json_t *claims = NULL;
 
 	if (claims_out != NULL)
 		*claims_out = NULL;
@@ -496,10 +493,10 @@ enum token_status
 token_verify_signature(const struct token_verifier *v, const char *token,
     size_t len, const char **why)
 {
-	struct token_parts	 p;
-	struct token_buf	 b;
-	enum token_status	 st;
-	const char		*reason = "ok";
+	struct token_parts p;
+	struct token_buf b;
+	enum token_status st;
+	const char *reason = "ok";
 
 	b.hdr = b.pay = NULL;
 	st = token_check_signed(v, token, len, &p, &b, &reason);
@@ -522,16 +519,15 @@ token_is_reserved(const char *key)
 
 /* The claims of a new token, or NULL and *errstr. */
 static json_t *
-token_build_claims(const struct token_verifier *v,
-    const struct token_params *p, int64_t now, const char *jti,
-    const char **errstr)
+token_build_claims(const struct token_verifier *v, const struct token_params *p,
+    int64_t now, const char *jti, const char **errstr)
 {
-	const struct config	*cfg = v->cfg;
-	const struct strlist	*aud;
-	json_t			*c, *a, *val;
-	const char		*key;
-	int64_t			 ttl, exp;
-	size_t			 i;
+	const struct config *cfg = v->cfg;
+	const struct strlist *aud;
+	json_t *c, *a, *val;
+	const char *key;
+	int64_t ttl, exp;
+	size_t i;
 
 	if (p->sub == NULL || *p->sub == '\0')
 		return *errstr = "empty subject", NULL;
@@ -545,10 +541,11 @@ token_build_claims(const struct token_verifier *v,
 	if (p->claims != NULL) {
 		if (!json_is_object(p->claims))
 			return *errstr = "claims is not an object", NULL;
-		json_object_foreach(p->claims, key, val)
-			if (token_is_reserved(key))
-				return *errstr = "a claim jwtgate sets itself "
-				    "was given", NULL;
+		json_object_foreach(p->claims, key,
+		    val) if (token_is_reserved(key)) return *errstr =
+		    "a claim jwtgate sets itself "
+		    "was given",
+							    NULL;
 	}
 	c = json_pack("{s:s, s:I, s:I, s:s}", "sub", p->sub, "exp",
 	    (json_int_t)exp, "iat", (json_int_t)now, "jti", jti);
@@ -567,8 +564,8 @@ token_build_claims(const struct token_verifier *v,
 	}
 	if (p->scope != NULL && *p->scope != '\0')
 		json_object_set_new(c, "scope", json_string(p->scope));
-	json_object_set_new(c, "extras", p->extras != NULL ?
-	    json_deep_copy(p->extras) : json_object());
+	json_object_set_new(c, "extras",
+	    p->extras != NULL ? json_deep_copy(p->extras) : json_object());
 	if (p->claims != NULL)
 		json_object_update(c, p->claims);
 	return c;
@@ -578,10 +575,10 @@ token_build_claims(const struct token_verifier *v,
 static char *
 token_encode(const struct token_verifier *v, const json_t *claims)
 {
-	const unsigned char	*material;
-	size_t			 len;
-	jwt_t			*jwt = NULL;
-	char			*grants, *out = NULL;
+	const unsigned char *material;
+	size_t len;
+	jwt_t *jwt = NULL;
+	char *grants, *out = NULL;
 
 	if ((grants = json_dumps(claims, JSON_COMPACT)) == NULL)
 		return NULL;
@@ -602,11 +599,11 @@ enum token_status
 token_issue(const struct token_verifier *v, const struct token_params *p,
     int64_t now, char **jwt_out, char **jti_out, const char **errstr)
 {
-	unsigned char	 raw[TOKEN_JTI_BYTES];
-	char		 jti[B64URL_ENCLEN(TOKEN_JTI_BYTES) + 1];
-	json_t		*claims;
-	char		*jwt;
-	const char	*why;
+	unsigned char raw[TOKEN_JTI_BYTES];
+	char jti[B64URL_ENCLEN(TOKEN_JTI_BYTES) + 1];
+	json_t *claims;
+	char *jwt;
+	const char *why;
 
 	*jwt_out = NULL;
 	if (jti_out != NULL)
@@ -627,8 +624,7 @@ token_issue(const struct token_verifier *v, const struct token_params *p,
 	}
 	/* What leaves must pass this file's own verifier. */
 	if (token_verify_signature(v, jwt, strlen(jwt), &why) != TOKEN_OK) {
-		log_error("token: an issued token fails verification: %s",
-		    why);
+		log_error("token: an issued token fails verification: %s", why);
 		free(jwt);
 		return *errstr = "signing failed", TOKEN_ERROR;
 	}
@@ -641,9 +637,9 @@ token_issue(const struct token_verifier *v, const struct token_params *p,
 int
 token_claim_arg(json_t *claims, const char *arg, const char **errstr)
 {
-	const char	*eq = strchr(arg, '=');
-	json_t		*val;
-	char		*key;
+	const char *eq = strchr(arg, '=');
+	json_t *val;
+	char *key;
 
 	if (eq == NULL || eq == arg)
 		return *errstr = "expected KEY=VALUE", -1;
@@ -654,7 +650,8 @@ token_claim_arg(json_t *claims, const char *arg, const char **errstr)
 	}
 	/* JSON when it parses (42, true, ["a"]), else the text itself. */
 	if ((val = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-	    NULL)) == NULL && (val = json_string(eq + 1)) == NULL) {
+		 NULL)) == NULL &&
+	    (val = json_string(eq + 1)) == NULL) {
 		free(key);
 		return *errstr = "value is not UTF-8", -1;
 	}
