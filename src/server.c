@@ -7,6 +7,12 @@
  * calls with upload data fill the capped body; the last call routes the
  * request and queues the answer. The completion callback writes the access
  * log and frees the request.
+ *
+ * libmicrohttpd's connection timeout is an idle timer that every byte
+ * resets, so a client dripping one header byte at a time would hold its
+ * connection for ever. A watchdog thread therefore gives each request
+ * connection_timeout to arrive whole (headers and body) and shuts down the
+ * sockets of those that do not.
  */
 #include "server.h"
 
@@ -33,8 +39,21 @@
 #include "router.h"
 #include "xmalloc.h"
 
+/* One TCP connection, as the watchdog sees it. */
+struct watch {
+	struct watch *prev, *next;
+	int           fd;
+	uint64_t      since_us; /* atomic; start of the request being received, 0: none */
+};
+
 struct server {
 	struct MHD_Daemon *daemon;
+	pthread_t          watchdog;
+	pthread_mutex_t    wlock;     /* guards watches, stopping */
+	pthread_cond_t     wcond;
+	struct watch      *watches;
+	bool               stopping;
+	uint64_t           deadline_us;
 	int                fd;
 	bool               unix_path; /* we created a socket file */
 	char               path[108];
@@ -91,6 +110,104 @@ server_peer(struct request *req)
 		inet_ntop(AF_INET6, &in6->sin6_addr, req->peer, sizeof req->peer);
 	}
 	req->peer_trusted = http_trusted(req->ctx->cfg, req->peer);
+}
+
+static struct watch *
+server_watch_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* 0: the request has arrived whole; else the time its reception began. */
+static void
+server_watch_mark(struct MHD_Connection *conn, uint64_t since_us)
+{
+	struct watch *w = server_watch_of(conn);
+
+	if (w != NULL)
+		__atomic_store_n(&w->since_us, since_us, __ATOMIC_RELAXED);
+}
+
+static void
+server_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct server                  *srv = cls;
+	struct watch                   *w = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	pthread_mutex_lock(&srv->wlock);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		w = xcalloc(1, sizeof *w);
+		w->fd = ci != NULL ? ci->connect_fd : -1;
+		w->since_us = clock_mono_us();
+		w->next = srv->watches;
+		if (srv->watches != NULL)
+			srv->watches->prev = w;
+		srv->watches = w;
+		*socket_context = w;
+	} else if (w != NULL) {
+		/* Before libmicrohttpd closes the socket: the fd is still ours. */
+		if (w->prev != NULL)
+			w->prev->next = w->next;
+		else
+			srv->watches = w->next;
+		if (w->next != NULL)
+			w->next->prev = w->prev;
+		free(w);
+		*socket_context = NULL;
+	}
+	pthread_mutex_unlock(&srv->wlock);
+}
+
+static void *
+server_watchdog(void *arg)
+{
+	struct server  *srv = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&srv->wlock);
+	while (!srv->stopping) {
+		uint64_t      now = clock_mono_us();
+		struct watch *w;
+
+		for (w = srv->watches; w != NULL; w = w->next) {
+			uint64_t since = __atomic_load_n(&w->since_us, __ATOMIC_RELAXED);
+
+			if (since != 0 && now - since > srv->deadline_us && w->fd != -1) {
+				log_debug("closing a connection whose request took over %us",
+				    (unsigned)(srv->deadline_us / 1000000));
+				shutdown(w->fd, SHUT_RDWR);
+				__atomic_store_n(&w->since_us, 0, __ATOMIC_RELAXED);
+			}
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&srv->wcond, &srv->wlock, &ts);
+	}
+	pthread_mutex_unlock(&srv->wlock);
+	return NULL;
+}
+
+/*
+ * The path is given to handlers as sent: libmicrohttpd's own decoding would
+ * turn "%00" into an end of string and "%2F" into a separator before any
+ * rule sees them. /verify decodes once, in rules_normalize().
+ */
+static size_t
+server_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	return strlen(s);
 }
 
 static struct request *
@@ -185,6 +302,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (!req->dispatched) {
 		req->dispatched = true;
+		server_watch_mark(conn, 0); /* arrived whole in time */
 		router_dispatch(req);
 		if (req->async)
 			return MHD_YES; /* queued when resumed */
@@ -199,16 +317,21 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct server  *srv = cls;
 	struct request *req = *con_cls;
 
-	(void)conn;
+	unsigned        status;
+	uint64_t        now = clock_mono_us();
+
 	if (req == NULL)
 		return;
 	*con_cls = NULL;
-	metrics_request(router_index(req->route), req->queued ? req->res.status : 0,
-	    clock_mono_us() - req->start_us);
+	/* The next request on this connection starts its clock now. */
+	server_watch_mark(conn, now);
+	/* 0 in logs and metrics: the answer never went out whole. */
+	status = req->queued && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ?
+	    req->res.status : 0;
+	metrics_request(router_index(req->route), status, now - req->start_us);
 	if (req->ctx->cfg->server.access_log)
-		log_access(req->method, req->path,
-		    req->queued ? req->res.status : 0,
-		    clock_mono_us() - req->start_us, req->client, req->user);
+		log_access(req->method, req->path, status, now - req->start_us,
+		    req->client, req->user);
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		log_debug("request %s %s ended early (%d)", req->method,
 		    req->path, (int)toe);
@@ -245,12 +368,24 @@ server_bind_unix(struct server *srv, const char *path, char *err, size_t errlen)
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	/* A socket file left by an earlier run is replaced; nothing else is. */
+	/*
+	 * A socket file left by an earlier run is replaced; a live one (some
+	 * process accepts on it) or any other file is an error.
+	 */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			snprintf(err, errlen, "%s exists and is not a socket", path);
 			return -1;
 		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd != -1 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+			close(fd);
+			snprintf(err, errlen, "cannot listen on unix:%s: another "
+			    "process is listening there", path);
+			return -1;
+		}
+		if (fd != -1)
+			close(fd);
 		unlink(path);
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -352,6 +487,18 @@ server_listen(struct server *srv, const struct config *cfg, char *err,
 	return server_bind_inet(&cfg->server.listen, err, errlen);
 }
 
+/*
+ * Per-connection memory holds the request headers: room for a token of
+ * max_token_bytes in both Authorization and Cookie, and the rest.
+ */
+static size_t
+server_memory_limit(const struct config *cfg)
+{
+	size_t want = 2 * cfg->token.max_token_bytes + 16384;
+
+	return want > 32768 ? want : 32768;
+}
+
 int
 server_start(struct context *ctx, struct server **out, char *err, size_t errlen)
 {
@@ -375,6 +522,9 @@ server_start(struct context *ctx, struct server **out, char *err, size_t errlen)
 	}
 	srv = xcalloc(1, sizeof *srv);
 	pthread_mutex_init(&srv->lock, NULL);
+	pthread_mutex_init(&srv->wlock, NULL);
+	pthread_cond_init(&srv->wcond, NULL);
+	srv->deadline_us = (uint64_t)cfg->server.connection_timeout * 1000000u;
 	srv->ctx = ctx;
 	srv->fd = server_listen(srv, cfg, err, errlen);
 	if (srv->fd == -1)
@@ -389,12 +539,17 @@ server_start(struct context *ctx, struct server **out, char *err, size_t errlen)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->server.max_connections_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->server.connection_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, server_notify, srv,
+	    MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, NULL,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, server_memory_limit(cfg),
 	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP server");
 		goto fail;
 	}
+	if (pthread_create(&srv->watchdog, NULL, server_watchdog, srv) != 0)
+		fatal("cannot start the connection watchdog");
 	server_log_address(srv->fd);
 	*out = srv;
 	return 0;
@@ -404,6 +559,8 @@ fail:
 	if (srv->unix_path)
 		unlink(srv->path);
 	pthread_mutex_destroy(&srv->lock);
+	pthread_mutex_destroy(&srv->wlock);
+	pthread_cond_destroy(&srv->wcond);
 	free(srv);
 	return -1;
 }
@@ -427,9 +584,16 @@ server_stop(struct server *srv, unsigned grace_ms)
 		log_warn("stopping with %u requests still in flight",
 		    __atomic_load_n(&srv->inflight, __ATOMIC_ACQUIRE));
 	MHD_stop_daemon(srv->daemon);
+	pthread_mutex_lock(&srv->wlock);
+	srv->stopping = true;
+	pthread_cond_signal(&srv->wcond);
+	pthread_mutex_unlock(&srv->wlock);
+	pthread_join(srv->watchdog, NULL);
 	if (srv->unix_path)
 		unlink(srv->path);
 	context_unref(srv->ctx);
 	pthread_mutex_destroy(&srv->lock);
+	pthread_mutex_destroy(&srv->wlock);
+	pthread_cond_destroy(&srv->wcond);
 	free(srv);
 }
