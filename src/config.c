@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -24,11 +25,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "rules.h"
 #include "xmalloc.h"
 
-#define CONFIG_LINE_MAX    200 /* libinih's INI_MAX_LINE on Debian */
-#define CONFIG_SECTION_MAX 49  /* libinih truncates longer section names */
+#define CONFIG_SECTION_MAX 49      /* libinih truncates longer section names */
+#define CONFIG_READ_MAX    4096    /* longer lines are errors anyway */
+#define CONFIG_FILE_MAX    1048576 /* a configuration is not a megabyte */
 
 enum ctype {
 	CT_STR,      /* any non-empty string */
@@ -170,6 +173,9 @@ struct loader {
 	int                   section_line[8];
 	struct route         *route; /* the [route] being read, or NULL */
 	bool                  bad_section; /* keys of an unknown section: skip */
+	char                  section_name[CONFIG_SECTION_MAX + 1];
+	size_t                bytes;       /* read so far */
+	bool                  too_big;
 	/* Which keys were given, and where. Routes keep their own marks. */
 	int                   key_line[NSCHEMA];
 	int                 **route_key_line; /* per route, NSCHEMA ints */
@@ -367,6 +373,23 @@ config_has_ctl(const char *s)
 	return false;
 }
 
+/* A referenced file must be a readable regular file. */
+static int
+config_check_file(const char *abs, char *why, size_t len)
+{
+	struct stat st;
+
+	if (access(abs, R_OK) == -1) {
+		snprintf(why, len, "cannot read %.300s: %s", abs, strerror(errno));
+		return -1;
+	}
+	if (stat(abs, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%.300s is not a regular file", abs);
+		return -1;
+	}
+	return 0;
+}
+
 static char *
 config_abspath(const struct config *cfg, const char *p)
 {
@@ -396,6 +419,19 @@ config_parse_listen(const char *s, struct listen_addr *la, const char **why)
 		}
 		la->family = AF_UNIX;
 		strcpy(la->path, s + 5);
+		{
+			char       *dir = xstrdup(la->path);
+			struct stat st;
+			int         ok;
+
+			*strrchr(dir, '/') = '\0';
+			ok = stat(dir[0] ? dir : "/", &st) == 0 && S_ISDIR(st.st_mode);
+			free(dir);
+			if (!ok || la->path[strlen(la->path) - 1] == '/') {
+				*why = "unix: the socket's directory must exist and the path name a file";
+				return -1;
+			}
+		}
 		return 0;
 	}
 	if (s[0] == '[') {
@@ -427,7 +463,8 @@ config_parse_listen(const char *s, struct listen_addr *la, const char **why)
 	la->host[hlen] = '\0';
 	if (la->family == AF_INET && strcmp(la->host, "localhost") == 0)
 		strcpy(la->host, "127.0.0.1");
-	if (inet_pton(la->family, la->host, buf) != 1) {
+	if (inet_pton(la->family, la->host, buf) != 1 ||
+	    (la->family == AF_INET6 && strchr(la->host, '.') != NULL)) {
 		*why = la->family == AF_INET6 ? "not an IPv6 address" :
 		    "HOST must be an IPv4 address or localhost (IPv6: [addr]:port)";
 		return -1;
@@ -635,9 +672,7 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 			if (k->type == CT_PATHLIST) {
 				char *abs = config_abspath(cfg, l.v[i]);
 
-				if (access(abs, R_OK) == -1) {
-					snprintf(whybuf, whylen, "cannot read %.300s: %s",
-					    abs, strerror(errno));
+				if (config_check_file(abs, whybuf, whylen) == -1) {
 					*why = whybuf;
 					free(abs);
 					strlist_free(&l);
@@ -658,9 +693,7 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 			return -1;
 		}
 		abs = config_abspath(cfg, value);
-		if (access(abs, R_OK) == -1) {
-			snprintf(whybuf, whylen, "cannot read %.300s: %s", abs,
-			    strerror(errno));
+		if (config_check_file(abs, whybuf, whylen) == -1) {
 			*why = whybuf;
 			free(abs);
 			return -1;
@@ -690,6 +723,12 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 			return -1;
 		}
 		*slash = '/';
+		if (stat(abs, &st) == 0 && !S_ISREG(st.st_mode)) {
+			snprintf(whybuf, whylen, "%.300s exists and is not a file", abs);
+			*why = whybuf;
+			free(abs);
+			return -1;
+		}
 		free(*(char **)dst);
 		*(char **)dst = abs;
 		return 0;
@@ -899,9 +938,14 @@ config_section_line(struct loader *ld, char *line)
 		return;
 	}
 	if (strncmp(name, "route", 5) == 0 && isspace((unsigned char)name[5])) {
-		config_route_section(ld, config_trim(name + 6));
+		char *prefix = config_trim(name + 6);
+
+		snprintf(ld->section_name, sizeof ld->section_name, "route %s",
+		    prefix);
+		config_route_section(ld, prefix);
 		return;
 	}
+	snprintf(ld->section_name, sizeof ld->section_name, "%s", name);
 	idx = config_section_index(name);
 	if (idx == -1) {
 		config_error(ld->errs, "%s:%d: [%s]: unknown section%s",
@@ -921,68 +965,115 @@ config_section_line(struct loader *ld, char *line)
 }
 
 /*
+ * One physical line into buf (without its LF or CRLF). Returns its length,
+ * -1 at the end of the file; *nul and *toolong report what the line held.
+ */
+static long
+config_getline(struct loader *ld, char *buf, size_t cap, bool *nul,
+    bool *toolong)
+{
+	size_t n = 0;
+	int    c = EOF;
+
+	*nul = *toolong = false;
+	while (ld->bytes <= CONFIG_FILE_MAX && (c = getc(ld->fp)) != EOF) {
+		ld->bytes++;
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			*nul = true;
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			*toolong = true;
+	}
+	if (c == EOF && n == 0 && !*nul && !*toolong)
+		return -1;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return (long)n;
+}
+
+/* A comment starts at ';' or '#' at the start or after whitespace. */
+static void
+config_strip_comment(char *line)
+{
+	char *p;
+
+	for (p = line; *p != '\0'; p++) {
+		if ((*p == '#' || *p == ';') &&
+		    (p == line || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+/*
  * libinih's reader: one physical line per call, so our count matches its
- * own. Lines it would reject or split are reported here and handed on as
- * comments, so that all errors of a file are collected.
+ * own. Lines it would reject or mangle are reported here and handed on as
+ * comments, so that all errors of a file are collected; section headers
+ * are handed on normalised ("[ server ]" is "[server]").
  */
 static char *
 config_reader(char *str, int num, void *stream)
 {
 	struct loader *ld = stream;
-	size_t         len;
+	char           line[CONFIG_READ_MAX];
 	char          *p;
+	bool           nul, toolong;
+	long           len;
 
-	if (fgets(str, num, ld->fp) == NULL)
+	len = config_getline(ld, line, sizeof line, &nul, &toolong);
+	if (ld->bytes > CONFIG_FILE_MAX) {
+		if (!ld->too_big)
+			config_error(ld->errs, "%s: larger than %d bytes",
+			    ld->cfg->path, CONFIG_FILE_MAX);
+		ld->too_big = true;
+		return NULL;
+	}
+	if (len == -1)
 		return NULL;
 	ld->line++;
-	len = strlen(str);
-	if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(ld->fp)) {
-		int c;
-
-		while ((c = fgetc(ld->fp)) != EOF && c != '\n')
-			;
-		config_error(ld->errs, "%s:%d: line longer than %d bytes",
-		    ld->cfg->path, ld->line, CONFIG_LINE_MAX - 1);
-		strcpy(str, ";\n");
-		return str;
-	}
-	if (memchr(str, '\0', len) != NULL || strlen(str) != len) {
+	strcpy(str, ";");
+	if (nul) {
 		config_error(ld->errs, "%s:%d: NUL byte in line", ld->cfg->path,
 		    ld->line);
-		strcpy(str, ";\n");
 		return str;
 	}
-	p = str;
-	if (ld->line == 1 && (unsigned char)p[0] == 0xEF &&
-	    (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+	if (toolong || len > num - 1) {
+		config_error(ld->errs, "%s:%d: line longer than %d bytes",
+		    ld->cfg->path, ld->line, num - 1);
+		return str;
+	}
+	p = line;
+	if (ld->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
 		p += 3;
-	if (*p == ' ' || *p == '\t') {
+	if (isspace((unsigned char)*p)) {
 		char *t = config_trim(p);
 
-		if (*t != '\0' && *t != ';' && *t != '#') {
+		if (*t != '\0' && *t != ';' && *t != '#')
 			config_error(ld->errs,
 			    "%s:%d: indented line (continuation lines are not supported)",
 			    ld->cfg->path, ld->line);
-			strcpy(str, ";\n");
-			return str;
-		}
-		strcpy(str, ";\n");
 		return str;
 	}
+	if (*p == ';' || *p == '#' || *p == '\0')
+		return str;
 	if (*p == '[') {
-		char copy[CONFIG_LINE_MAX + 1];
-
-		snprintf(copy, sizeof copy, "%s", p);
-		config_section_line(ld, config_trim(copy));
+		config_section_line(ld, p);
+		if (!ld->bad_section)
+			snprintf(str, (size_t)num, "[%s]", ld->section_name);
 		return str;
 	}
-	if (*p != ';' && *p != '#' && *config_trim(p) != '\0' &&
-	    strpbrk(p, "=:") == NULL) {
+	config_strip_comment(p);
+	if (strpbrk(p, "=:") == NULL) {
 		config_error(ld->errs, "%s:%d: expected 'key = value'",
 		    ld->cfg->path, ld->line);
-		strcpy(str, ";\n");
 		return str;
 	}
+	snprintf(str, (size_t)num, "%s", p);
 	return str;
 }
 
@@ -1235,6 +1326,29 @@ config_route_defaults(struct config *cfg)
 	}
 }
 
+/* Open a regular file only: a FIFO or a device would block or never end. */
+static int
+config_open(const char *path, FILE **fp, struct config_errors *errs)
+{
+	struct stat st;
+	int         fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		config_error(errs, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		config_error(errs, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	*fp = fdopen(fd, "r");
+	if (*fp == NULL)
+		fatal("out of memory (fdopen)");
+	return 0;
+}
+
 int
 config_load(const char *path, struct config **out, struct config_errors *errs)
 {
@@ -1258,11 +1372,8 @@ config_load(const char *path, struct config **out, struct config_errors *errs)
 	ld.cfg = cfg;
 	ld.errs = errs;
 
-	ld.fp = fopen(path, "r");
-	if (ld.fp == NULL) {
-		config_error(errs, "%s: cannot open: %s", path, strerror(errno));
+	if (config_open(path, &ld.fp, errs) == -1)
 		goto out;
-	}
 	config_defaults(cfg, errs);
 	/*
 	 * Our reader hands libinih only lines it can parse, so its own error

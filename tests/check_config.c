@@ -491,6 +491,153 @@ START_TEST(test_split_list)
 }
 END_TEST
 
+/* Write raw bytes (NULs included) as the configuration. */
+static int
+load_bytes(const char *bytes, size_t len, struct config **cfg,
+    struct config_errors *errs)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_uint_eq(fwrite(bytes, 1, len, fp), len);
+	fclose(fp);
+	return config_load(path, cfg, errs);
+}
+
+START_TEST(test_nul_bytes)
+{
+	static const char a[] = MIN "[server]\nlisten = 127.0.0.1:0\0garbage\n";
+	static const char b[] = MIN "[server]\n\0listen = bogus\n";
+	struct config       *cfg;
+	struct config_errors errs;
+	char                 want[512];
+
+	ck_assert_int_eq(load_bytes(a, sizeof a - 1, &cfg, &errs), -1);
+	snprintf(want, sizeof want, "%s:4: NUL byte in line", path);
+	ck_assert_str_eq(errs.msg[0], want);
+	ck_assert_int_eq(load_bytes(b, sizeof b - 1, &cfg, &errs), -1);
+	ck_assert_str_eq(errs.msg[0], want);
+}
+END_TEST
+
+START_TEST(test_hash_comments)
+{
+	struct config *cfg = load_ok(MIN "issuer = me # a comment\naudience = a, b #c\n"
+	    "[server]\nlisten = 127.0.0.1:0 # port 0\n# full line\n");
+
+	ck_assert_str_eq(cfg->token.issuer, "me");
+	ck_assert_uint_eq(cfg->token.audience.n, 2);
+	ck_assert_str_eq(cfg->token.audience.v[1], "b");
+	ck_assert_int_eq(cfg->server.listen.port, 0);
+	config_free(cfg);
+	/* A '#' inside a value, not after whitespace, is part of it. */
+	cfg = load_ok(MIN "issuer = a#b\n");
+	ck_assert_str_eq(cfg->token.issuer, "a#b");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_whitespace_continuations)
+{
+	expect_error(MIN "[auth]\nexclude = ^/public\n\f.*=\n",
+	    ":5: indented line (continuation lines are not supported)");
+	expect_error(MIN "[auth]\nexclude = ^/public\n\v.*=\n",
+	    ":5: indented line (continuation lines are not supported)");
+}
+END_TEST
+
+START_TEST(test_line_lengths_and_crlf)
+{
+	char           text[1024], value[200];
+	struct config *cfg;
+
+	/* "issuer = " is 9 bytes: a 199-byte line is fine, CRLF or not. */
+	memset(value, 'x', 190);
+	value[190] = '\0';
+	snprintf(text, sizeof text, MIN "issuer = %s\r\n", value);
+	cfg = load_ok(text);
+	ck_assert_uint_eq(strlen(cfg->token.issuer), 190);
+	config_free(cfg);
+	value[191 - 1] = 'y';
+	value[191] = '\0';
+	snprintf(text, sizeof text, MIN "issuer = %s\n", value);
+	expect_error(text, ":3: line longer than 199 bytes");
+	cfg = load_ok("[token]\r\nsecret_file = secret.key\r\n[server]\r\nthreads = 1\r\n");
+	ck_assert_uint_eq(cfg->server.threads, 1);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_section_spacing)
+{
+	struct config *cfg = load_ok(MIN "[ server ]\nthreads = 3\n[route   /api ]\npublic = yes\n");
+
+	ck_assert_uint_eq(cfg->server.threads, 3);
+	ck_assert_str_eq(cfg->routes[0].prefix, "/api");
+	ck_assert(cfg->routes[0].public);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_not_regular_files)
+{
+	struct config       *cfg;
+	struct config_errors errs;
+	char                 want[600], fifo[300];
+
+	/* The configuration itself: a directory, a FIFO, a device. */
+	ck_assert_int_eq(config_load(dir, &cfg, &errs), -1);
+	snprintf(want, sizeof want, "%s: not a regular file", dir);
+	ck_assert_str_eq(errs.msg[0], want);
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(config_load(fifo, &cfg, &errs), -1);
+	snprintf(want, sizeof want, "%s: not a regular file", fifo);
+	ck_assert_str_eq(errs.msg[0], want);
+	ck_assert_int_eq(config_load("/dev/zero", &cfg, &errs), -1);
+	ck_assert_str_eq(errs.msg[0], "/dev/zero: not a regular file");
+	/* Referenced files. */
+	snprintf(want, sizeof want, ":3: [token] retired_key_files: %s is not a regular file", dir);
+	{
+		char text[600];
+
+		snprintf(text, sizeof text, MIN "retired_key_files = %s\n", dir);
+		expect_error(text, want);
+		snprintf(text, sizeof text, MIN "[store]\npath = %s\n", dir);
+		snprintf(want, sizeof want, ":4: [store] path: %s exists and is not a file", dir);
+		expect_error(text, want);
+	}
+}
+END_TEST
+
+START_TEST(test_huge_file)
+{
+	struct config       *cfg;
+	struct config_errors errs;
+	FILE                *fp = fopen(path, "w");
+	char                 want[512];
+	int                  i;
+
+	fputs(MIN, fp);
+	for (i = 0; i < 120000; i++)
+		fputs("; padding\n", fp);
+	fclose(fp);
+	ck_assert_int_eq(config_load(path, &cfg, &errs), -1);
+	snprintf(want, sizeof want, "%s: larger than 1048576 bytes", path);
+	ck_assert_str_eq(errs.msg[0], want);
+}
+END_TEST
+
+START_TEST(test_listen_checks)
+{
+	expect_error(MIN "[server]\nlisten = unix:/nonexistent/dir/s.sock\n",
+	    ":4: [server] listen: unix: the socket's directory must exist and the path name a file");
+	expect_error(MIN "[server]\nlisten = unix:/\n",
+	    ":4: [server] listen: unix: the socket's directory must exist and the path name a file");
+	expect_error(MIN "[server]\nlisten = [::ffff:127.0.0.1]:0\n",
+	    ":4: [server] listen: not an IPv6 address");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -514,6 +661,14 @@ config_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_binary_garbage);
 	tcase_add_test(tc, test_split_list);
+	tcase_add_test(tc, test_nul_bytes);
+	tcase_add_test(tc, test_hash_comments);
+	tcase_add_test(tc, test_whitespace_continuations);
+	tcase_add_test(tc, test_line_lengths_and_crlf);
+	tcase_add_test(tc, test_section_spacing);
+	tcase_add_test(tc, test_not_regular_files);
+	tcase_add_test(tc, test_huge_file);
+	tcase_add_test(tc, test_listen_checks);
 	suite_add_tcase(s, tc);
 	return s;
 }
