@@ -53,7 +53,7 @@ struct token_verifier {
 	size_t alglen;
 	jwt_alg_t jwt_alg;
 	size_t max_bytes;
-	size_t siglens[8]; /* distinct signature sizes of keys */
+	size_t *siglens; /* distinct signature sizes of the keys */
 	size_t nsiglens;
 };
 
@@ -99,12 +99,12 @@ token_verifier_new(const struct config *cfg, const struct keyring *keys)
 	v->alglen = strlen(v->alg);
 	v->jwt_alg = token_jwt_alg(keys_alg(keys));
 	v->max_bytes = cfg->token.max_token_bytes;
+	v->siglens = xcalloc(keys_count(keys), sizeof(*v->siglens));
 	for (i = 0; i < keys_count(keys); i++) {
 		len = keys_siglen(keys_at(keys, i));
 		for (j = 0; j < v->nsiglens && v->siglens[j] != len; j++)
 			;
-		if (j == v->nsiglens &&
-		    j < sizeof(v->siglens) / sizeof(v->siglens[0]))
+		if (j == v->nsiglens)
 			v->siglens[v->nsiglens++] = len;
 	}
 	if (cfg->token.strict_audience && cfg->token.accepted_audiences.n != 1)
@@ -118,6 +118,9 @@ token_verifier_new(const struct config *cfg, const struct keyring *keys)
 void
 token_verifier_free(struct token_verifier *v)
 {
+	if (v == NULL)
+		return;
+	free(v->siglens);
 	free(v);
 }
 
