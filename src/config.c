@@ -1307,8 +1307,7 @@ config_validate(struct loader *ld)
 		size_t        j;
 
 		for (j = 0; j < r->require_scopes.n; j++)
-			if (cfg->oauth2.scopes.n > 0 &&
-			    !strlist_contains(&cfg->oauth2.scopes, r->require_scopes.v[j]))
+			if (!strlist_contains(&cfg->oauth2.scopes, r->require_scopes.v[j]))
 				config_error(errs,
 				    "%s:%d: [route %s] require_scopes: '%s' is not in [oauth2] scopes",
 				    cfg->path, r->line, r->prefix, r->require_scopes.v[j]);

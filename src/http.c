@@ -90,7 +90,11 @@ http_xff_pick(const struct config *cfg, const char *value, char *out,
 		    inet_pton(AF_INET6, item, buf) != 1)
 			break;
 		if (!http_trusted(cfg, item)) {
-			snprintf(out, outlen, "%s", item);
+			/* One spelling per address: bans and logs key on it. */
+			if (inet_pton(AF_INET, item, buf) == 1)
+				inet_ntop(AF_INET, buf, out, (socklen_t)outlen);
+			else
+				inet_ntop(AF_INET6, buf, out, (socklen_t)outlen);
 			found = true;
 			break;
 		}
@@ -100,31 +104,51 @@ http_xff_pick(const struct config *cfg, const char *value, char *out,
 	return found;
 }
 
+/* Every X-Forwarded-For header, joined in order as RFC 7230 3.2.2 says. */
+struct http_xff {
+	char *joined;
+	bool  malformed; /* a NUL inside a value */
+};
+
 static enum MHD_Result
 http_xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
+    size_t key_size, const char *value, size_t value_size)
 {
-	const char **last = cls;
+	struct http_xff *x = cls;
+	char            *joined;
 
 	(void)kind;
-	if (strcasecmp(key, "X-Forwarded-For") == 0 && value != NULL)
-		*last = value;
+	(void)key_size;
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || value == NULL)
+		return MHD_YES;
+	if (strlen(value) != value_size) {
+		x->malformed = true;
+		return MHD_YES;
+	}
+	if (x->joined == NULL)
+		x->joined = xstrdup(value);
+	else {
+		xasprintf(&joined, "%s, %s", x->joined, value);
+		free(x->joined);
+		x->joined = joined;
+	}
 	return MHD_YES;
 }
 
 void
 http_client_address(struct request *req)
 {
-	const char *last = NULL;
+	struct http_xff x = { NULL, false };
 
 	snprintf(req->client, sizeof req->client, "%s", req->peer);
 	if (!req->peer_trusted)
 		return;
-	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_xff_collect,
-	    &last);
-	if (last == NULL)
-		return;
-	http_xff_pick(req->ctx->cfg, last, req->client, sizeof req->client);
+	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, http_xff_collect,
+	    &x);
+	if (x.joined != NULL && !x.malformed)
+		http_xff_pick(req->ctx->cfg, x.joined, req->client,
+		    sizeof req->client);
+	free(x.joined);
 }
 
 void

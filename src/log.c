@@ -37,20 +37,57 @@ log_enabled(enum log_level level)
 	return level >= log_min;
 }
 
-/* Append s to buf as the inside of a JSON string. */
+/* Length of the valid UTF-8 sequence at s, or 0. */
 static size_t
-log_json_escape(char *buf, size_t off, size_t cap, const char *s)
+log_utf8_len(const unsigned char *s)
 {
-	for (; *s != '\0' && off + 7 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
+	size_t n, i;
 
-		if (c == '"' || c == '\\') {
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates and code points past U+10FFFF. */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/*
+ * Append s to buf as the inside of a JSON string: always valid UTF-8 (a
+ * bad byte becomes U+FFFD) and cut only between characters.
+ */
+static size_t
+log_json_escape(char *buf, size_t off, size_t cap, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s != '\0' && off + 8 < cap) {
+		size_t n = log_utf8_len(s);
+
+		if (*s == '"' || *s == '\\') {
 			buf[off++] = '\\';
-			buf[off++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			off += (size_t)snprintf(buf + off, cap - off, "\\u%04x", c);
-		} else
-			buf[off++] = (char)c;
+			buf[off++] = (char)*s++;
+		} else if (*s < 0x20 || *s == 0x7f) {
+			off += (size_t)snprintf(buf + off, cap - off, "\\u%04x", *s++);
+		} else if (n == 0) {
+			off += (size_t)snprintf(buf + off, cap - off, "\\ufffd");
+			s++;
+		} else {
+			memcpy(buf + off, s, n);
+			off += n;
+			s += n;
+		}
 	}
 	return off;
 }
@@ -132,6 +169,18 @@ LOG_DEFINE(log_warn, LOG_LEVEL_WARNING)
 LOG_DEFINE(log_error, LOG_LEVEL_ERROR)
 
 void
+log_notice(const char *fmt, ...)
+{
+	va_list ap;
+	char    msg[LOG_LINE_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_emit(LOG_LEVEL_INFO, msg, NULL);
+}
+
+void
 fatal(const char *fmt, ...)
 {
 	va_list ap;
@@ -148,7 +197,7 @@ void
 log_access(const char *method, const char *path, unsigned status,
     uint64_t duration_us, const char *client, const char *user)
 {
-	char   msg[LOG_LINE_MAX];
+	char   msg[LOG_LINE_MAX], who[128];
 	size_t off = 0;
 
 	if (LOG_LEVEL_INFO < log_min)
@@ -175,9 +224,12 @@ log_access(const char *method, const char *path, unsigned status,
 		log_emit(LOG_LEVEL_INFO, "request", extra);
 		return;
 	}
+	/* A user name cannot add fields to the line. */
+	snprintf(who, sizeof who, "%s", user != NULL ? user : "-");
+	for (off = 0; who[off] != '\0'; off++)
+		if (who[off] == ' ' || who[off] == '=')
+			who[off] = '_';
 	snprintf(msg, sizeof msg, "%s %s %u %.3fms client=%s user=%s", method,
-	    path, status, (double)duration_us / 1000.0, client,
-	    user != NULL ? user : "-");
-	(void)off;
+	    path, status, (double)duration_us / 1000.0, client, who);
 	log_emit(LOG_LEVEL_INFO, msg, NULL);
 }

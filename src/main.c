@@ -7,6 +7,7 @@
 #include "autoconf.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,12 +84,21 @@ parse_config_option(int argc, char **argv)
 	int         ch;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
+	opterr = 0;
+	while ((ch = getopt(argc, argv, ":c:")) != -1) {
 		switch (ch) {
 		case 'c':
+			if (path != NULL) {
+				fprintf(stderr, "jwtgate: -c given twice\n");
+				return NULL;
+			}
 			path = optarg;
 			break;
+		case ':':
+			fprintf(stderr, "jwtgate: -%c needs an argument\n", optopt);
+			return NULL;
 		default:
+			fprintf(stderr, "jwtgate: unknown option -%c\n", optopt);
 			return NULL;
 		}
 	}
@@ -301,9 +311,53 @@ cmd_keygen(int argc, char **argv)
 	return 0;
 }
 
-/* SIGHUP: a new configuration replaces the old only if all of it loads. */
+/*
+ * Keys read once at start-up (the listening socket, the thread pool, the
+ * store, the hash pool and the regulation policy): a reload that changes
+ * them says so, since they keep their old values until a restart.
+ */
 static void
-serve_reload(struct server *srv, struct services *sv, const char *path)
+serve_reload_warn(const struct config *old, const struct config *new)
+{
+	static const struct {
+		const char *key;
+		size_t      off, len;
+	} fixed[] = {
+#define F(key, field) { key, offsetof(struct config, field), \
+	sizeof(((struct config *)0)->field) }
+		F("[server] listen", server.listen),
+		F("[server] threads", server.threads),
+		F("[server] max_connections", server.max_connections),
+		F("[server] max_connections_per_ip", server.max_connections_per_ip),
+		F("[server] connection_timeout", server.connection_timeout),
+		F("[login] max_retries", login.max_retries),
+		F("[login] find_time", login.find_time),
+		F("[login] ban_time", login.ban_time),
+		F("[login] hash_workers", login.hash_workers),
+		F("[store] driver", store.driver),
+#undef F
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if (memcmp((const char *)old + fixed[i].off,
+		    (const char *)new + fixed[i].off, fixed[i].len) != 0)
+			log_warn("reload: %s changed; it takes effect at the next restart",
+			    fixed[i].key);
+	if ((old->store.path == NULL) != (new->store.path == NULL) ||
+	    (old->store.path != NULL && strcmp(old->store.path, new->store.path) != 0) ||
+	    (old->store.url == NULL) != (new->store.url == NULL) ||
+	    (old->store.url != NULL && strcmp(old->store.url, new->store.url) != 0))
+		log_warn("reload: [store] changed; it takes effect at the next restart");
+}
+
+/*
+ * SIGHUP: a new configuration replaces the old only if all of it loads.
+ * *cur is the context in force (a reference of ours), replaced on success.
+ */
+static void
+serve_reload(struct server *srv, struct services *sv, const char *path,
+    struct context **cur)
 {
 	struct config_errors errs;
 	struct config       *cfg;
@@ -315,13 +369,18 @@ serve_reload(struct server *srv, struct services *sv, const char *path)
 	if (config_load(path, &cfg, &errs) == -1) {
 		for (i = 0; i < errs.n; i++)
 			log_error("reload refused: %s", errs.msg[i]);
+		if (errs.dropped > 0)
+			log_error("reload refused: ... and %zu more errors", errs.dropped);
 		goto out;
 	}
 	if (context_new(cfg, sv, &ctx, err, sizeof err) == -1) {
 		log_error("reload refused: %s", err);
 		goto out;
 	}
-	log_set_level(ctx->cfg->server.log_level);
+	serve_reload_warn((*cur)->cfg, ctx->cfg);
+	log_init(ctx->cfg->server.log_level, ctx->cfg->server.log_format);
+	context_unref(*cur);
+	*cur = context_ref(ctx);
 	server_set_context(srv, ctx);
 	log_info("configuration reloaded from %s", path);
 out:
@@ -332,7 +391,7 @@ static int
 cmd_serve(int argc, char **argv)
 {
 	const char     *path = parse_config_option(argc, argv);
-	struct context  *ctx;
+	struct context  *ctx, *cur;
 	struct services *sv;
 	struct server   *srv;
 	sigset_t         set;
@@ -360,17 +419,19 @@ cmd_serve(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	sd_notify(0, "READY=1");
+	cur = context_ref(ctx);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			serve_reload(srv, sv, path);
+			serve_reload(srv, sv, path, &cur);
 			continue;
 		}
 		break;
 	}
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	context_unref(cur);
 	server_stop(srv, GRACE_MS);
 	services_free(sv);
 	log_info("stopped");

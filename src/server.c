@@ -397,6 +397,9 @@ server_bind_unix(struct server *srv, const char *path, char *err, size_t errlen)
 			close(fd);
 		return -1;
 	}
+	/* The owner and its group (a reverse proxy's) may connect. */
+	if (chmod(path, 0660) == -1)
+		log_warn("chmod %s: %s", path, strerror(errno));
 	srv->unix_path = true;
 	snprintf(srv->path, sizeof srv->path, "%s", path);
 	return fd;
@@ -454,17 +457,17 @@ server_log_address(int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
 	if (ss.ss_family == AF_UNIX) {
-		log_info("listening on unix:%s", ((struct sockaddr_un *)&ss)->sun_path);
+		log_notice("listening on unix:%s", ((struct sockaddr_un *)&ss)->sun_path);
 	} else if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-		log_info("listening on %s:%u", host, ntohs(in->sin_port));
+		log_notice("listening on %s:%u", host, ntohs(in->sin_port));
 	} else if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-		log_info("listening on [%s]:%u", host, ntohs(in6->sin6_port));
+		log_notice("listening on [%s]:%u", host, ntohs(in6->sin6_port));
 	}
 }
 
@@ -534,7 +537,7 @@ server_start(struct context *ctx, struct server **out, char *err, size_t errlen)
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL,
 	    server_access, srv,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 	    MHD_OPTION_CONNECTION_LIMIT, cfg->server.max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->server.max_connections_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->server.connection_timeout,

@@ -160,7 +160,10 @@ key_text(const struct key_case *kc, const char *value, char *buf, size_t len,
 		snprintf(buf, len, MIN "%s = %s\n", kc->key, value);
 		*line = 3;
 	} else {
-		snprintf(buf, len, MIN "[%s]\n%s = %s\n", kc->section, kc->key, value);
+		/* Scopes a route requires must be declared (after: lines stay). */
+		snprintf(buf, len, MIN "[%s]\n%s = %s\n%s", kc->section, kc->key,
+		    value, strncmp(kc->section, "route", 5) == 0 ?
+		    "[oauth2]\nscopes = read, write\n" : "");
 		*line = 4;
 	}
 }
@@ -396,6 +399,8 @@ START_TEST(test_cross_key_rules)
 	    ":4: [store] url: required for the redis driver");
 	expect_error(MIN "[oauth2]\nscopes = read\n[route /x]\nrequire_scopes = write\n",
 	    ":5: [route /x] require_scopes: 'write' is not in [oauth2] scopes");
+	expect_error(MIN "[route /x]\nrequire_scopes = write\n",
+	    ":3: [route /x] require_scopes: 'write' is not in [oauth2] scopes");
 }
 END_TEST
 

@@ -150,6 +150,9 @@ START_TEST(test_xff)
 	ck_assert(!http_xff_pick(cfg, "", out, sizeof out));
 	ck_assert(!http_xff_pick(cfg, ",,,", out, sizeof out));
 	ck_assert(!http_xff_pick(cfg, "1.1.1.1:80", out, sizeof out));
+	/* Canonical spelling. */
+	ck_assert(http_xff_pick(cfg, "2001:DB8:0:0::1", out, sizeof out));
+	ck_assert_str_eq(out, "2001:db8::1");
 }
 END_TEST
 
