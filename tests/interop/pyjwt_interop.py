@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyJWT side of jwtgate's token interop tests (tests/check_token.c).
 
-  pyjwt_interop.py verify ALG KEYFILE TOKEN
+  pyjwt_interop.py verify ALG KEYFILE TOKEN [AUD]
       verify TOKEN with PyJWT; print its claims as JSON; exit 1 if refused
   pyjwt_interop.py mint ALG KEYFILE SUB NOW ISS AUD [KID]
       print a PyJWT token for SUB issued at NOW (valid 600 s)
@@ -25,8 +25,9 @@ def load_key(alg, path, public):
     return key.public_key() if public else key
 
 
-def verify(alg, path, token):
+def verify(alg, path, token, aud=None):
     claims = jwt.decode(token, load_key(alg, path, True), algorithms=[alg],
+                        audience=aud,
                         options={"require": ["exp", "iat", "sub"]})
     print(json.dumps(claims))
 
@@ -42,7 +43,7 @@ def mint(alg, path, sub, now, iss, aud, kid=None):
 
 def main(argv):
     try:
-        if len(argv) == 4 and argv[0] == "verify":
+        if len(argv) in (4, 5) and argv[0] == "verify":
             verify(*argv[1:])
         elif len(argv) in (7, 8) and argv[0] == "mint":
             mint(*argv[1:])
