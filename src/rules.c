@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static const char *const rules_probe_paths[] = {
 
 struct rules {
 	const struct config *cfg;
+	pcre2_match_context *mc;     /* limits; read-only once built */
 	pcre2_code         **exclude;
 	size_t               nexclude;
 	const struct route **routes; /* longest prefix first */
@@ -56,23 +58,37 @@ rules_pattern_check(const char *pattern, char *err, size_t errlen)
  * from spinning; an error (limit hit) counts as "no match", so a path is
  * never made public by a failing pattern.
  */
-static bool
-rules_search(pcre2_code *re, const char *path)
-{
-	pcre2_match_data   *md;
-	pcre2_match_context *mc;
-	int                 rc;
+static pthread_key_t  rules_md_key;
+static pthread_once_t rules_md_once = PTHREAD_ONCE_INIT;
 
-	md = pcre2_match_data_create_from_pattern(re, NULL);
-	mc = pcre2_match_context_create(NULL);
-	if (md == NULL || mc == NULL)
-		fatal("out of memory (pcre2)");
-	pcre2_set_match_limit(mc, 100000);
-	pcre2_set_depth_limit(mc, 1000);
-	rc = pcre2_match(re, (PCRE2_SPTR)path, strlen(path), 0, 0, md, mc);
-	pcre2_match_context_free(mc);
+static void
+rules_md_free(void *md)
+{
 	pcre2_match_data_free(md);
-	return rc >= 0;
+}
+
+static void
+rules_md_init(void)
+{
+	if (pthread_key_create(&rules_md_key, rules_md_free) != 0)
+		fatal("pthread_key_create failed");
+}
+
+static bool
+rules_search(const struct rules *r, pcre2_code *re, const char *path)
+{
+	pcre2_match_data *md;
+
+	/* One match block per thread: only "did it match" is asked. */
+	pthread_once(&rules_md_once, rules_md_init);
+	md = pthread_getspecific(rules_md_key);
+	if (md == NULL) {
+		if ((md = pcre2_match_data_create(1, NULL)) == NULL)
+			fatal("out of memory (pcre2)");
+		pthread_setspecific(rules_md_key, md);
+	}
+	return pcre2_match(re, (PCRE2_SPTR)path, strlen(path), 0, 0, md,
+	    r->mc) >= 0;
 }
 
 bool
@@ -81,7 +97,7 @@ rules_matches_all(const struct rules *r, size_t i)
 	size_t j;
 
 	for (j = 0; j < sizeof rules_probe_paths / sizeof rules_probe_paths[0]; j++)
-		if (!rules_search(r->exclude[i], rules_probe_paths[j]))
+		if (!rules_search(r, r->exclude[i], rules_probe_paths[j]))
 			return false;
 	return true;
 }
@@ -105,6 +121,11 @@ rules_new(const struct config *cfg, struct rules **out, char *err,
 	size_t        i;
 
 	r->cfg = cfg;
+	r->mc = pcre2_match_context_create(NULL);
+	if (r->mc == NULL)
+		fatal("out of memory (pcre2)");
+	pcre2_set_match_limit(r->mc, 100000);
+	pcre2_set_depth_limit(r->mc, 1000);
 	r->nexclude = cfg->auth.exclude.n;
 	r->exclude = xcalloc(r->nexclude + 1, sizeof *r->exclude);
 	for (i = 0; i < r->nexclude; i++) {
@@ -145,6 +166,7 @@ rules_free(struct rules *r)
 		pcre2_code_free(r->exclude[i]);
 	free(r->exclude);
 	free(r->routes);
+	pcre2_match_context_free(r->mc);
 	free(r);
 }
 
@@ -281,7 +303,7 @@ rules_decide(const struct rules *r, const char *method, const char *path,
 		return;
 	}
 	for (i = 0; i < r->nexclude; i++) {
-		if (rules_search(r->exclude[i], path)) {
+		if (rules_search(r, r->exclude[i], path)) {
 			out->public = true;
 			return;
 		}
