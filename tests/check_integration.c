@@ -2,7 +2,12 @@
  * check_integration.c - the real binary over real HTTP: routing, limits,
  * keep-alive, timeouts, malformed requests, logging, start-up refusal.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,6 +279,59 @@ START_TEST(test_access_log_without_query)
 }
 END_TEST
 
+START_TEST(test_forwarded_for_headers)
+{
+	static const char *const two[] = { "X-Forwarded-For: 203.0.113.7",
+		"X-Forwarded-For: 127.0.0.1", NULL };
+	static const char *const v6[] = { "X-Forwarded-For: 2001:DB8:0:0::1", NULL };
+	struct reply r;
+	int          i;
+
+	/* Several headers are one list: the right-most untrusted entry wins. */
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz?a", two, NULL, &r), 0);
+	reply_free(&r);
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz?b", v6, NULL, &r), 0);
+	reply_free(&r);
+	for (i = 0; i < 100 && !jg_file_contains(jg.log, "client=2001:db8::1"); i++)
+		usleep(10000);
+	ck_assert(jg_file_contains(jg.log, "client=203.0.113.7"));
+	ck_assert(jg_file_contains(jg.log, "client=2001:db8::1"));
+}
+END_TEST
+
+/* One byte a second keeps an idle timer alive; the request deadline does not. */
+START_TEST(test_dripping_client_cut_off)
+{
+	static const char line[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: ";
+	char out[256];
+	int  fd, i, closed = 0;
+	struct sockaddr_in sin;
+
+	stop();
+	start("[server]\nconnection_timeout = 2s\n[token]\nsecret_file = secret.key\n"
+	    "[store]\ndriver = memory\n" SCOPES);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)jg.port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
+	/* Up to 6 s of one byte every 0.5 s: closed after about 2 s. */
+	for (i = 0; i < 12 && !closed; i++) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (write(fd, "a", 1) != 1)
+			closed = 1;
+		else if (poll(&pfd, 1, 500) == 1 && read(fd, out, sizeof out) <= 0)
+			closed = 1;
+	}
+	close(fd);
+	ck_assert_msg(closed, "a dripping client was still connected after 6 s");
+	ck_assert_int_le(i, 8);
+}
+END_TEST
+
 START_TEST(test_json_log)
 {
 	struct reply r;
@@ -509,6 +567,8 @@ integration_suite(void)
 	tcase_add_test(tc, test_malformed_requests);
 	tcase_add_test(tc, test_access_log_without_query);
 	tcase_add_test(tc, test_json_log);
+	tcase_add_test(tc, test_forwarded_for_headers);
+	tcase_add_test(tc, test_dripping_client_cut_off);
 	tcase_add_test(tc, test_no_access_log);
 	tcase_add_test(tc, test_listen_ipv6);
 	tcase_add_test(tc, test_listen_unix);
