@@ -37,7 +37,7 @@ services_new(const struct config *cfg, struct services **out, char *err,
 		workers = n > 0 ? (unsigned)n : 1;
 	}
 	sv->pool = hashpool_new(workers, HASH_QUEUE_MAX);
-	sv->regulation = regulation_new(cfg);
+	sv->regulation = regulation_new(cfg, sv->store);
 	*out = sv;
 	return 0;
 }

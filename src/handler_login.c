@@ -50,6 +50,22 @@ login_banned(struct request *req, int64_t retry_after, bool oauth)
 	http_set_header(&req->res, "Retry-After", v);
 }
 
+/* 503 when the store cannot say whether a ban holds (never a silent
+ * allow), in the caller's error style. */
+static void
+login_unavailable(struct request *req, bool oauth)
+{
+	if (oauth) {
+		http_reply_json(&req->res, 503, json_pack("{s:s, s:s}", "error",
+		    "temporarily_unavailable", "error_description",
+		    "Store unavailable"));
+		http_set_header(&req->res, "Cache-Control", "no-store");
+		http_set_header(&req->res, "Pragma", "no-cache");
+	} else
+		http_reply_error(&req->res, 503, "Service Unavailable");
+	http_set_header(&req->res, "Retry-After", "1");
+}
+
 /* On a hash worker: judge the result, answer, resume the connection. */
 static void
 login_verified(void *arg, int result)
@@ -70,7 +86,10 @@ login_verified(void *arg, int result)
 		free(req->user);
 		req->user = xstrdup(job->username);
 	} else if ((bans = regulation_fail(sv->regulation, job->username,
-	    req->client, clock_now())) != 0) {
+	    req->client, clock_now())) == -1) {
+		log_error("login: store: failure of user %s from %s not "
+		    "counted", job->username, req->client);
+	} else if (bans != 0) {
 		metrics_bans(((bans & REGULATION_BANNED_USER) != 0) +
 		    ((bans & REGULATION_BANNED_ADDR) != 0));
 		log_warn("login: banning user %s and/or address %s",
@@ -93,10 +112,18 @@ login_start(struct request *req, const char *username, const char *password,
 	const char        *hash;
 	int64_t            retry;
 
-	if (regulation_check(sv->regulation, username, req->client, clock_now(),
-	    &retry) == 1) {
+	switch (regulation_check(sv->regulation, username, req->client,
+	    clock_now(), &retry)) {
+	case 0:
+		break;
+	case 1:
 		metrics_login(METRICS_LOGIN_BANNED);
 		login_banned(req, retry, oauth);
+		return;
+	default:
+		log_error("login: store: cannot check bans (client %s)",
+		    req->client);
+		login_unavailable(req, oauth);
 		return;
 	}
 	job = xcalloc(1, sizeof *job);

@@ -1,338 +1,230 @@
 /*
- * regulation.c - in-memory counters in two fixed set-associative tables.
+ * regulation.c - the login-failure policy over the store's counters.
  *
- * A name or address is reduced to 128 bits of SHA-256 keyed with a random
- * per-process salt: entries have a fixed size however long the name, and
- * an attacker cannot choose names that land in the bucket of a victim.
- * Each bucket holds REG_WAYS entries; a new key takes a free slot, else
- * evicts, in this order, an idle entry (no ban, window over), the counting
- * entry idle the longest, and only when every entry of the bucket is a
- * live ban, the ban ending first. Flooding with fresh names therefore
- * pushes out other fresh names before it touches a ban.
+ * The store does the counting (store_fail() applies the window and the
+ * ban atomically, across threads, processes and nodes) and bounds its own
+ * memory; this file turns names and addresses into store keys, asks about
+ * both keys of a login, and tells which failures started a ban.
  */
 #include "regulation.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <openssl/sha.h>
 
+#include "b64url.h"
+#include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
-#define REG_WAYS 8
-#define REG_KEY  16
-
-struct reg_entry {
-	uint8_t  key[REG_KEY];
-	int64_t  first;        /* first failure of the current window */
-	int64_t  last;         /* latest failure */
-	int64_t  banned_until; /* 0: never banned in this window */
-	uint32_t fails;
-	bool     used;
-};
-
-struct reg_table {
-	struct reg_entry *e;
-	size_t            mask; /* buckets - 1 */
-	size_t            used;
-};
+/* "a:" INET6_ADDRSTRLEN "/64", or "u:" / "a:~" and 43 characters. */
+#define REG_KEY_MAX 64
 
 struct regulation {
-	pthread_mutex_t  lock;
-	struct reg_table users, addrs;
-	unsigned         max_retries;
-	int64_t          find_time, ban_time;
-	uint8_t          salt[32];
-	uint64_t         bans, evictions, evicted_bans;
+	struct store *store;
+	unsigned      max_retries;
+	int64_t       find_time, ban_time;
+	uint64_t      bans, errors; /* atomic */
 };
 
-static void
-regulation_table_init(struct reg_table *t, size_t capacity)
-{
-	size_t buckets = 1;
-
-	while (buckets * REG_WAYS < capacity)
-		buckets *= 2;
-	t->e = xcalloc(buckets * REG_WAYS, sizeof *t->e);
-	t->mask = buckets - 1;
-	t->used = 0;
-}
+/* The store keys of one login: the user's, then the address's. */
+struct reg_keys {
+	char key[2][REG_KEY_MAX];
+	int  flag[2]; /* REGULATION_BANNED_* */
+	int  n;
+};
 
 struct regulation *
-regulation_new_sized(const struct config *cfg, size_t capacity)
+regulation_new(const struct config *cfg, struct store *st)
 {
-	struct regulation *reg;
+	struct regulation *reg = xcalloc(1, sizeof *reg);
 
-	reg = xcalloc(1, sizeof *reg);
-	if (RAND_bytes(reg->salt, sizeof reg->salt) != 1) {
-		free(reg);
-		return NULL;
-	}
-	pthread_mutex_init(&reg->lock, NULL);
+	reg->store = st;
 	reg->max_retries = cfg->login.max_retries;
 	reg->find_time = cfg->login.find_time;
 	reg->ban_time = cfg->login.ban_time;
-	regulation_table_init(&reg->users, capacity);
-	regulation_table_init(&reg->addrs, capacity);
 	return reg;
 }
 
-struct regulation *
-regulation_new(const struct config *cfg)
+static int
+regulation_error(struct regulation *reg)
 {
-	return regulation_new_sized(cfg, REGULATION_CAPACITY);
+	__atomic_add_fetch(&reg->errors, 1, __ATOMIC_RELAXED);
+	return -1;
 }
 
-/* 128 bits of SHA-256(salt, tag, data). */
+/* prefix and the base64url SHA-256 of s: fixed length, the same on every
+ * node, whatever s an attacker sends. */
 static int
-regulation_digest(const struct regulation *reg, char tag, const void *data,
-    size_t len, uint8_t key[REG_KEY])
+regulation_digest_key(const char *prefix, const char *s,
+    char key[REG_KEY_MAX])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen;
-	EVP_MD_CTX *ctx;
-	int ok;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	size_t        n = strlen(prefix);
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if (EVP_Digest(s, strlen(s), md, NULL, EVP_sha256(), NULL) != 1) {
+		log_error("regulation: SHA-256 failed");
 		return -1;
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, reg->salt, sizeof reg->salt) == 1 &&
-	    EVP_DigestUpdate(ctx, &tag, 1) == 1 &&
-	    EVP_DigestUpdate(ctx, data, len) == 1 &&
-	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
-		return -1;
-	memcpy(key, md, REG_KEY);
-	return 0;
-}
-
-static int
-regulation_user_key(const struct regulation *reg, const char *user,
-    uint8_t key[REG_KEY])
-{
-	return regulation_digest(reg, 'u', user, strlen(user), key);
-}
-
-/* IPv4 as is, IPv6 by /64, anything else (unix:...) as its text. */
-static int
-regulation_addr_key(const struct regulation *reg, const char *addr,
-    uint8_t key[REG_KEY])
-{
-	unsigned char a[16];
-
-	if (inet_pton(AF_INET, addr, a) == 1)
-		return regulation_digest(reg, '4', a, 4, key);
-	if (inet_pton(AF_INET6, addr, a) == 1) {
-		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
-			return regulation_digest(reg, '4', a + 12, 4, key);
-		return regulation_digest(reg, '6', a, 8, key);
 	}
-	return regulation_digest(reg, 's', addr, strlen(addr), key);
-}
-
-static struct reg_entry *
-regulation_bucket(struct reg_table *t, const uint8_t key[REG_KEY])
-{
-	uint64_t h;
-
-	memcpy(&h, key, sizeof h);
-	return &t->e[(h & t->mask) * REG_WAYS];
-}
-
-static struct reg_entry *
-regulation_find(struct reg_table *t, const uint8_t key[REG_KEY])
-{
-	struct reg_entry *b = regulation_bucket(t, key);
-	int i;
-
-	for (i = 0; i < REG_WAYS; i++)
-		if (b[i].used && memcmp(b[i].key, key, REG_KEY) == 0)
-			return &b[i];
-	return NULL;
-}
-
-/* 0 idle, 1 counting, 2 banned: what eviction spares last. */
-static int
-regulation_class(const struct regulation *reg, const struct reg_entry *e,
-    int64_t now)
-{
-	if (e->banned_until > now)
-		return 2;
-	if (e->banned_until == 0 && e->fails > 0 &&
-	    now - e->first < reg->find_time)
-		return 1;
+	memcpy(key, prefix, n);
+	b64url_encode(md, sizeof md, key + n);
 	return 0;
 }
 
-static bool
-regulation_spare(const struct regulation *reg, const struct reg_entry *a,
-    const struct reg_entry *b, int64_t now)
+static int
+regulation_addr_text(int af, const void *a, const char *suffix,
+    char key[REG_KEY_MAX])
 {
-	int ca = regulation_class(reg, a, now), cb = regulation_class(reg, b,
-	    now);
+	char text[INET6_ADDRSTRLEN];
 
-	if (ca != cb)
-		return ca > cb;
-	if (ca == 2)
-		return a->banned_until > b->banned_until;
-	return a->last > b->last;
+	if (inet_ntop(af, a, text, sizeof text) == NULL)
+		return -1;
+	snprintf(key, REG_KEY_MAX, "a:%s%s", text, suffix);
+	return 0;
 }
 
-static struct reg_entry *
-regulation_get(struct regulation *reg, struct reg_table *t,
-    const uint8_t key[REG_KEY], int64_t now)
+/* IPv4 as is, IPv6 by its /64, anything else (unix) by its digest. */
+static int
+regulation_addr_key(const char *addr, char key[REG_KEY_MAX])
 {
-	struct reg_entry *b, *e, *victim = NULL;
-	int i;
+	struct in_addr  a4;
+	struct in6_addr a6;
 
-	if ((e = regulation_find(t, key)) != NULL)
-		return e;
-	b = regulation_bucket(t, key);
-	for (i = 0; i < REG_WAYS && victim == NULL; i++)
-		if (!b[i].used)
-			victim = &b[i];
-	if (victim == NULL) {
-		victim = &b[0];
-		for (i = 1; i < REG_WAYS; i++)
-			if (regulation_spare(reg, victim, &b[i], now))
-				victim = &b[i];
-		reg->evictions++;
-		if (regulation_class(reg, victim, now) == 2)
-			reg->evicted_bans++;
-	} else
-		t->used++;
-	memset(victim, 0, sizeof *victim);
-	memcpy(victim->key, key, REG_KEY);
-	victim->used = true;
-	return victim;
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return regulation_addr_text(AF_INET, &a4, "", key);
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return regulation_digest_key("a:~", addr, key);
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memcpy(&a4, &a6.s6_addr[12], sizeof a4);
+		return regulation_addr_text(AF_INET, &a4, "", key);
+	}
+	memset(&a6.s6_addr[8], 0, 8);
+	return regulation_addr_text(AF_INET6, &a6, "/64", key);
 }
 
-static int64_t
-regulation_banned(struct reg_table *t, const uint8_t key[REG_KEY],
-    int64_t now)
+/* The keys of user and addr, each either absent (NULL, ""): 0, or -1. */
+static int
+regulation_keys(const char *user, const char *addr, struct reg_keys *k)
 {
-	struct reg_entry *e = regulation_find(t, key);
-
-	return e != NULL && e->banned_until > now ? e->banned_until - now : 0;
+	k->n = 0;
+	if (user != NULL) {
+		if (regulation_digest_key("u:", user, k->key[k->n]) == -1)
+			return -1;
+		k->flag[k->n++] = REGULATION_BANNED_USER;
+	}
+	if (addr != NULL && *addr != '\0') {
+		if (regulation_addr_key(addr, k->key[k->n]) == -1)
+			return -1;
+		k->flag[k->n++] = REGULATION_BANNED_ADDR;
+	}
+	return 0;
 }
 
 int
 regulation_check(struct regulation *reg, const char *user, const char *addr,
     int64_t now, int64_t *retry_after)
 {
-	uint8_t ukey[REG_KEY], akey[REG_KEY];
-	int64_t u = 0, a = 0;
-	bool have_u, have_a;
+	struct reg_keys k;
+	int64_t         until, last = 0;
+	int             i;
 
 	*retry_after = 0;
 	if (reg->max_retries == 0)
 		return 0;
-	have_u = user != NULL && regulation_user_key(reg, user, ukey) == 0;
-	have_a = addr != NULL && *addr != '\0' &&
-	    regulation_addr_key(reg, addr, akey) == 0;
-	pthread_mutex_lock(&reg->lock);
-	if (have_u)
-		u = regulation_banned(&reg->users, ukey, now);
-	if (have_a)
-		a = regulation_banned(&reg->addrs, akey, now);
-	pthread_mutex_unlock(&reg->lock);
-	*retry_after = u > a ? u : a;
-	return *retry_after > 0;
+	if (regulation_keys(user, addr, &k) == -1)
+		return regulation_error(reg);
+	for (i = 0; i < k.n; i++) {
+		int rv = store_banned(reg->store, k.key[i], now, &until);
+
+		if (rv == -1)
+			return regulation_error(reg);
+		if (rv == 1 && until > last)
+			last = until;
+	}
+	if (last <= now)
+		return 0;
+	*retry_after = last - now;
+	return 1;
 }
 
-/* One failure on one counter; true if it starts a ban. Lock held. */
-static bool
-regulation_count(struct regulation *reg, struct reg_table *t,
-    const uint8_t key[REG_KEY], int64_t now)
+/*
+ * One failure on key: 1 it started a ban, 0 not, -1 store error.
+ * store_fail() gives a ban's end whether it began now or before, so a key
+ * already banned is left alone (the store would not count it either).
+ * Between the two calls another thread or node may start the ban: it is
+ * told apart when it ends at another time than ours would.
+ */
+static int
+regulation_count(struct regulation *reg, const char *key, int64_t now)
 {
-	struct reg_entry *e = regulation_get(reg, t, key, now);
+	int64_t until;
+	int     rv;
 
-	if (e->banned_until > now)
-		return false;
-	if (e->banned_until != 0 || e->fails == 0 ||
-	    now - e->first >= reg->find_time) {
-		e->first = now;
-		e->fails = 0;
-		e->banned_until = 0;
-	}
-	e->fails++;
-	e->last = now;
-	if (e->fails < reg->max_retries)
-		return false;
-	e->banned_until = now + reg->ban_time;
-	e->fails = 0;
-	reg->bans++;
-	return true;
+	if ((rv = store_banned(reg->store, key, now, &until)) != 0)
+		return rv == 1 ? 0 : -1;
+	if (store_fail(reg->store, key, now, reg->find_time, reg->max_retries,
+	    reg->ban_time, &until) == -1)
+		return -1;
+	return until > now && until == now + reg->ban_time;
 }
 
 int
 regulation_fail(struct regulation *reg, const char *user, const char *addr,
     int64_t now)
 {
-	uint8_t ukey[REG_KEY], akey[REG_KEY];
-	bool have_u, have_a;
-	int banned = 0;
+	struct reg_keys k;
+	bool            failed = false;
+	int             i, banned = 0;
 
 	if (reg->max_retries == 0)
 		return 0;
-	have_u = user != NULL && regulation_user_key(reg, user, ukey) == 0;
-	have_a = addr != NULL && *addr != '\0' &&
-	    regulation_addr_key(reg, addr, akey) == 0;
-	pthread_mutex_lock(&reg->lock);
-	if (have_u && regulation_count(reg, &reg->users, ukey, now))
-		banned |= REGULATION_BANNED_USER;
-	if (have_a && regulation_count(reg, &reg->addrs, akey, now))
-		banned |= REGULATION_BANNED_ADDR;
-	pthread_mutex_unlock(&reg->lock);
-	return banned;
+	if (regulation_keys(user, addr, &k) == -1)
+		return regulation_error(reg);
+	for (i = 0; i < k.n; i++) {
+		/* On an error, the other key is still counted. */
+		int rv = regulation_count(reg, k.key[i], now);
+
+		if (rv == -1)
+			failed = true;
+		else if (rv == 1) {
+			banned |= k.flag[i];
+			__atomic_add_fetch(&reg->bans, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return failed ? regulation_error(reg) : banned;
 }
 
-void
+int
 regulation_success(struct regulation *reg, const char *user, const char *addr,
     int64_t now)
 {
-	uint8_t ukey[REG_KEY];
-	struct reg_entry *e;
+	char key[REG_KEY_MAX];
 
-	if (reg->max_retries == 0 || user == NULL ||
-	    regulation_user_key(reg, user, ukey) == -1)
-		return;
-	pthread_mutex_lock(&reg->lock);
-	e = regulation_find(&reg->users, ukey);
-	if (e != NULL && e->banned_until <= now) {
-		memset(e, 0, sizeof *e);
-		reg->users.used--;
-	}
-	pthread_mutex_unlock(&reg->lock);
+	(void)addr; /* never cleared: see regulation.h */
+	(void)now;
+	if (reg->max_retries == 0 || user == NULL)
+		return 0;
+	if (regulation_digest_key("u:", user, key) == -1 ||
+	    store_clear(reg->store, key) == -1)
+		return regulation_error(reg);
+	return 0;
 }
 
 void
 regulation_stats(struct regulation *reg, struct regulation_stats *st)
 {
-	pthread_mutex_lock(&reg->lock);
-	st->capacity = (reg->users.mask + 1) * REG_WAYS;
-	st->users = reg->users.used;
-	st->addrs = reg->addrs.used;
-	st->bans = reg->bans;
-	st->evictions = reg->evictions;
-	st->evicted_bans = reg->evicted_bans;
-	pthread_mutex_unlock(&reg->lock);
+	st->bans = __atomic_load_n(&reg->bans, __ATOMIC_RELAXED);
+	st->errors = __atomic_load_n(&reg->errors, __ATOMIC_RELAXED);
 }
 
 void
 regulation_free(struct regulation *reg)
 {
-	if (reg == NULL)
-		return;
-	free(reg->users.e);
-	free(reg->addrs.e);
-	OPENSSL_cleanse(reg->salt, sizeof reg->salt);
-	pthread_mutex_destroy(&reg->lock);
 	free(reg);
 }

@@ -1,37 +1,240 @@
 /*
- * check_regulation.c - bans per user and per address with an injected
- * clock, windows, success, IPv6 /64 grouping, and bounded memory under a
- * flood of distinct names.
+ * check_regulation.c - the login-failure policy over real stores, with an
+ * injected clock: bans per user and per address, windows, success, IPv6
+ * /64 grouping, fixed-length keys for any name. One table of tests runs
+ * against the memory, sqlite and redis drivers (redis-server started by
+ * main() on 127.0.0.1, a free port, stopped by its PID); then bans that
+ * survive a sqlite restart, are shared by two nodes, bounded memory under
+ * a million names (memory driver) and store errors that are never silent.
  */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "b64url.h"
 #include "config.h"
 #include "regulation.h"
+#include "store.h"
 
 #define T0 1700000000
 
-static struct config cfg;
+static enum store_driver  driver;
+static char               dir[64];
+static char               dbpath[128];
+static char               url[64];
+static struct config      cfg;
+static struct store      *st;
+static struct regulation *reg;
+
+static pid_t redis_pid;
+static int   redis_port;
+static char  redis_dir[64];
+static char  redis_why[256] = "not started";
+
+/* ---- redis-server for the tests ---- */
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t          len = sizeof sin;
+	int                fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* 0 when the server on port answers PING with +PONG. */
+static int
+redis_pong(int port)
+{
+	struct sockaddr_in sin;
+	char               buf[16];
+	ssize_t            n;
+	int                fd, rv = -1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+	    write(fd, "PING\r\n", 6) == 6 &&
+	    (n = read(fd, buf, sizeof buf - 1)) > 0) {
+		buf[n] = '\0';
+		rv = strncmp(buf, "+PONG", 5) == 0 ? 0 : -1;
+	}
+	close(fd);
+	return rv;
+}
+
+/* Start redis-server (no persistence) on redis_port: 0, or -1 and why. */
+static int
+redis_start(void)
+{
+	char  portstr[16];
+	int   i, status;
+	pid_t p;
+
+	snprintf(portstr, sizeof portstr, "%d", redis_port);
+	if ((p = fork()) == -1) {
+		snprintf(redis_why, sizeof redis_why, "fork: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (p == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd != -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execlp("redis-server", "redis-server", "--port", portstr,
+		    "--bind", "127.0.0.1", "--dir", redis_dir, "--save", "",
+		    "--appendonly", "no", "--daemonize", "no", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) { /* 5 s */
+		if (redis_pong(redis_port) == 0) {
+			redis_pid = p;
+			return 0;
+		}
+		if (waitpid(p, &status, WNOHANG) == p) {
+			snprintf(redis_why, sizeof redis_why, "redis-server "
+			    "exited (%d): run 'make deps'", WIFEXITED(status) ?
+			    WEXITSTATUS(status) : -1);
+			return -1;
+		}
+		usleep(10000);
+	}
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	snprintf(redis_why, sizeof redis_why, "redis-server did not answer");
+	return -1;
+}
+
+/* The output of a redis-cli command line, first line only. */
+static void
+redis_cli(const char *args, char *out, size_t outlen)
+{
+	char  cmd[512];
+	FILE *fp;
+
+	snprintf(cmd, sizeof cmd, "redis-cli -p %d %s", redis_port, args);
+	ck_assert_ptr_nonnull(fp = popen(cmd, "r"));
+	if (fgets(out, (int)outlen, fp) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	pclose(fp);
+}
+
+/* ---- fixtures ---- */
+
+static struct store *
+open_store(const struct store_limits *lim)
+{
+	struct store *s = NULL;
+	char          err[512] = "";
+
+	ck_assert_msg(store_open_limits(&cfg, lim, &s, err, sizeof err) == 0,
+	    "store_open: %s", err);
+	return s;
+}
 
 static void
-setup(void)
+setup_common(enum store_driver d)
 {
+	driver = d;
+	strcpy(dir, "/tmp/jwtgate-reg.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(dbpath, sizeof dbpath, "%s/state.db", dir);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", redis_port);
 	memset(&cfg, 0, sizeof cfg);
+	cfg.store.driver = d;
+	cfg.store.path = dbpath;
+	cfg.store.url = url;
+	cfg.oauth2.refresh_ttl = 86400;
 	cfg.login.max_retries = 5;
 	cfg.login.find_time = 120;
 	cfg.login.ban_time = 300;
+	st = open_store(NULL);
+	reg = regulation_new(&cfg, st);
 }
+
+static void
+setup_memory(void)
+{
+	setup_common(STORE_MEMORY);
+}
+
+static void
+setup_sqlite(void)
+{
+	setup_common(STORE_SQLITE);
+}
+
+static void
+setup_redis(void)
+{
+	char out[64];
+
+	ck_assert_msg(redis_pid > 0, "the redis tests need redis-server: %s",
+	    redis_why);
+	redis_cli("flushall", out, sizeof out);
+	ck_assert_str_eq(out, "OK");
+	setup_common(STORE_REDIS);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	regulation_free(reg);
+	store_close(st);
+	reg = NULL;
+	st = NULL;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A regulation on a second handle to the same file or server: a node. */
+static void
+second_node(struct store **s2, struct regulation **r2)
+{
+	*s2 = open_store(NULL);
+	*r2 = regulation_new(&cfg, *s2);
+}
+
+/* ---- the table, for every driver ---- */
 
 START_TEST(test_user_ban_and_lift)
 {
-	struct regulation *reg = regulation_new(&cfg);
 	int64_t retry;
-	int i;
+	int     i;
 
-	ck_assert_ptr_nonnull(reg);
 	for (i = 0; i < 4; i++) {
 		ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + i,
 		    &retry), 0);
@@ -48,8 +251,9 @@ START_TEST(test_user_ban_and_lift)
 	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 100,
 	    &retry), 1);
 	ck_assert_int_eq(retry, 204);
-	/* a success during the ban changes nothing */
-	regulation_success(reg, "alice", NULL, T0 + 100);
+	/* failing or succeeding during the ban changes nothing */
+	ck_assert_int_eq(regulation_fail(reg, "alice", NULL, T0 + 100), 0);
+	ck_assert_int_eq(regulation_success(reg, "alice", NULL, T0 + 100), 0);
 	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 303,
 	    &retry), 1);
 	ck_assert_int_eq(retry, 1);
@@ -68,16 +272,14 @@ START_TEST(test_user_ban_and_lift)
 	    &retry), 0);
 	ck_assert_int_eq(regulation_fail(reg, "alice", NULL, T0 + 305),
 	    REGULATION_BANNED_USER);
-	regulation_free(reg);
 }
 END_TEST
 
 /* Failures further apart than find_time never add up to a ban. */
 START_TEST(test_window)
 {
-	struct regulation *reg = regulation_new(&cfg);
 	int64_t retry, now = T0;
-	int i;
+	int     i;
 
 	for (i = 0; i < 20; i++) {
 		ck_assert_int_eq(regulation_fail(reg, "bob", "192.0.2.1", now),
@@ -88,20 +290,19 @@ START_TEST(test_window)
 	    &retry), 0);
 	/* five within find_time do */
 	for (i = 0; i < 4; i++)
-		regulation_fail(reg, "carol", NULL, now + i * 29);
+		ck_assert_int_eq(regulation_fail(reg, "carol", NULL,
+		    now + i * 29), 0);
 	ck_assert_int_eq(regulation_fail(reg, "carol", NULL, now + 119),
 	    REGULATION_BANNED_USER);
-	regulation_free(reg);
 }
 END_TEST
 
-/* One address trying many names is banned, and then for every name. */
+/* One address trying many (unknown) names is banned, then for any name. */
 START_TEST(test_address_ban)
 {
-	struct regulation *reg = regulation_new(&cfg);
-	char name[32];
+	char    name[32];
 	int64_t retry;
-	int i, r = 0;
+	int     i, r = 0;
 
 	for (i = 0; i < 5; i++) {
 		snprintf(name, sizeof name, "nobody%d", i);
@@ -122,23 +323,24 @@ START_TEST(test_address_ban)
 	ck_assert_int_eq(regulation_check(reg, "alice", "::ffff:198.51.100.7",
 	    T0 + 1, &retry), 1);
 	/* a success does not clear the address counter */
-	regulation_success(reg, "alice", "198.51.100.7", T0 + 400);
+	ck_assert_int_eq(regulation_success(reg, "alice", "198.51.100.7",
+	    T0 + 400), 0);
 	for (i = 0; i < 4; i++)
-		regulation_fail(reg, "x", "198.51.100.7", T0 + 400);
-	regulation_success(reg, "y", "198.51.100.7", T0 + 401);
+		ck_assert_int_eq(regulation_fail(reg, "x", "198.51.100.7",
+		    T0 + 400), 0);
+	ck_assert_int_eq(regulation_success(reg, "y", "198.51.100.7", T0 + 401),
+	    0);
 	ck_assert_int_eq(regulation_fail(reg, "z", "198.51.100.7", T0 + 401),
 	    REGULATION_BANNED_ADDR);
-	regulation_free(reg);
 }
 END_TEST
 
 /* One name attacked from many addresses is banned, whoever asks. */
 START_TEST(test_user_many_addresses)
 {
-	struct regulation *reg = regulation_new(&cfg);
-	char addr[32];
+	char    addr[32];
 	int64_t retry;
-	int i, r = 0;
+	int     i, r = 0;
 
 	for (i = 0; i < 5; i++) {
 		snprintf(addr, sizeof addr, "203.0.113.%d", i);
@@ -149,183 +351,372 @@ START_TEST(test_user_many_addresses)
 	    &retry), 1);
 	ck_assert_int_eq(regulation_check(reg, "admin", "203.0.113.1", T0,
 	    &retry), 0);
-	regulation_free(reg);
+	/* both at once: one call reports both bans */
+	for (i = 0; i < 4; i++)
+		regulation_fail(reg, "eve", "192.0.2.50", T0 + 1);
+	ck_assert_int_eq(regulation_fail(reg, "eve", "192.0.2.50", T0 + 1),
+	    REGULATION_BANNED_USER | REGULATION_BANNED_ADDR);
 }
 END_TEST
 
 /* A success forgives its user's earlier typos. */
 START_TEST(test_success_clears_user)
 {
-	struct regulation *reg = regulation_new(&cfg);
-	struct regulation_stats st;
 	int i;
 
 	for (i = 0; i < 4; i++)
-		regulation_fail(reg, "dave", NULL, T0);
-	regulation_success(reg, "dave", NULL, T0 + 1);
-	regulation_stats(reg, &st);
-	ck_assert_uint_eq(st.users, 0);
+		ck_assert_int_eq(regulation_fail(reg, "dave", NULL, T0), 0);
+	ck_assert_int_eq(regulation_success(reg, "dave", NULL, T0 + 1), 0);
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(regulation_fail(reg, "dave", NULL, T0 + 2), 0);
 	ck_assert_int_eq(regulation_fail(reg, "dave", NULL, T0 + 2),
 	    REGULATION_BANNED_USER);
-	regulation_free(reg);
+	/* a success for a name never seen is fine */
+	ck_assert_int_eq(regulation_success(reg, "nobody", NULL, T0 + 2), 0);
 }
 END_TEST
 
 /* IPv6 addresses count per /64. */
 START_TEST(test_ipv6_prefix)
 {
-	struct regulation *reg = regulation_new(&cfg);
-	char addr[64];
+	char    addr[64];
 	int64_t retry;
-	int i;
+	int     i;
 
 	for (i = 0; i < 5; i++) {
 		snprintf(addr, sizeof addr, "2001:db8:1:2:%x::%x", i, i + 1);
-		regulation_fail(reg, NULL, addr, T0);
+		ck_assert_int_eq(regulation_fail(reg, NULL, addr, T0),
+		    i < 4 ? 0 : REGULATION_BANNED_ADDR);
 	}
 	ck_assert_int_eq(regulation_check(reg, NULL, "2001:db8:1:2::99", T0,
 	    &retry), 1);
+	ck_assert_int_eq(regulation_check(reg, NULL,
+	    "2001:0db8:0001:0002:ffff:ffff:ffff:ffff", T0, &retry), 1);
 	ck_assert_int_eq(regulation_check(reg, NULL, "2001:db8:1:3::1", T0,
+	    &retry), 0);
+	ck_assert_int_eq(regulation_check(reg, NULL, "2001:db8:1::1", T0,
 	    &retry), 0);
 	/* text that is no address is counted as text */
 	for (i = 0; i < 5; i++)
-		regulation_fail(reg, NULL, "unix:/run/jwtgate.sock", T0);
-	ck_assert_int_eq(regulation_check(reg, NULL, "unix:/run/jwtgate.sock",
-	    T0, &retry), 1);
+		regulation_fail(reg, NULL, "unix", T0);
+	ck_assert_int_eq(regulation_check(reg, NULL, "unix", T0, &retry), 1);
 	ck_assert_int_eq(regulation_check(reg, NULL, "", T0, &retry), 0);
-	regulation_free(reg);
+	ck_assert_int_eq(regulation_check(reg, NULL, NULL, T0, &retry), 0);
 }
 END_TEST
 
+/* Any name, however long, is one fixed-length key: counted and banned. */
+START_TEST(test_long_names)
+{
+	enum { LEN = 100000 };
+	char   *a = malloc(LEN + 1), *b = malloc(LEN + 1);
+	int64_t retry;
+	int     i;
+
+	memset(a, 'x', LEN);
+	a[LEN] = '\0';
+	memcpy(b, a, LEN + 1);
+	b[LEN - 1] = 'y'; /* differs in the last byte only */
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(regulation_fail(reg, a, NULL, T0), 0);
+	ck_assert_int_eq(regulation_fail(reg, a, NULL, T0),
+	    REGULATION_BANNED_USER);
+	ck_assert_int_eq(regulation_check(reg, a, NULL, T0, &retry), 1);
+	ck_assert_int_eq(regulation_check(reg, b, NULL, T0, &retry), 0);
+	ck_assert_int_eq(regulation_check(reg, "", NULL, T0, &retry), 0);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* max_retries 0: nothing is counted, the store is never asked. */
 START_TEST(test_disabled)
 {
-	struct regulation *reg;
-	int64_t retry;
-	int i;
+	struct regulation      *off;
+	struct regulation_stats s;
+	int64_t                 retry;
+	int                     i;
 
 	cfg.login.max_retries = 0;
-	reg = regulation_new(&cfg);
+	off = regulation_new(&cfg, st);
 	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(regulation_fail(off, "eve", "192.0.2.9", T0),
+		    0);
+	ck_assert_int_eq(regulation_check(off, "eve", "192.0.2.9", T0,
+	    &retry), 0);
+	regulation_stats(off, &s);
+	ck_assert_uint_eq(s.bans, 0);
+	regulation_free(off);
+	/* the regulation in force finds no count left behind */
+	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(regulation_fail(reg, "eve", "192.0.2.9", T0),
 		    0);
-	ck_assert_int_eq(regulation_check(reg, "eve", "192.0.2.9", T0,
-	    &retry), 0);
-	regulation_free(reg);
 }
 END_TEST
 
-/*
- * A million distinct names (unknown users, as an attacker would send)
- * from rotating addresses: memory stays at the fixed capacity, and bans
- * taken before the flood survive it.
- */
-START_TEST(test_flood_bounded)
+/* Two nodes on one store: failures on either add up, a ban holds on both. */
+START_TEST(test_two_nodes)
 {
-	enum { CAP = 4096, NAMES = 1000000 };
-	struct regulation *reg = regulation_new_sized(&cfg, CAP);
-	struct regulation_stats st;
-	char name[48], addr[32];
-	int64_t retry;
-	int i;
+	struct store      *s2;
+	struct regulation *r2;
+	int64_t            retry;
+	int                i;
 
-	for (i = 0; i < 5; i++)
-		regulation_fail(reg, "victim", "192.0.2.66", T0);
-	ck_assert_int_eq(regulation_check(reg, "victim", "192.0.2.1", T0,
+	if (driver == STORE_MEMORY)
+		return; /* one process by definition */
+	second_node(&s2, &r2);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(regulation_fail(i % 2 ? r2 : reg, "frank",
+		    NULL, T0), 0);
+	ck_assert_int_eq(regulation_fail(r2, "frank", NULL, T0 + 1),
+	    REGULATION_BANNED_USER);
+	ck_assert_int_eq(regulation_check(reg, "frank", NULL, T0 + 2, &retry),
+	    1);
+	ck_assert_int_eq(retry, 299);
+	ck_assert_int_eq(regulation_check(r2, "frank", "192.0.2.1", T0 + 2,
 	    &retry), 1);
-	for (i = 0; i < NAMES; i++) {
-		snprintf(name, sizeof name, "flood-%d-%x", i, i * 2654435761u);
-		snprintf(addr, sizeof addr, "10.%d.%d.%d", (i >> 16) & 255,
-		    (i >> 8) & 255, i & 255);
-		regulation_fail(reg, name, addr, T0 + 1 + i / 10000);
-		regulation_stats(reg, &st);
-		if (i % 100000 == 0) {
-			ck_assert_uint_le(st.users, st.capacity);
-			ck_assert_uint_le(st.addrs, st.capacity);
-		}
-	}
-	regulation_stats(reg, &st);
-	ck_assert_uint_eq(st.capacity, CAP);
-	ck_assert_uint_eq(st.users, CAP);
-	ck_assert_uint_le(st.addrs, CAP);
-	ck_assert_uint_ge(st.evictions, NAMES - CAP);
-	ck_assert_uint_eq(st.evicted_bans, 0);
-	ck_assert_int_eq(regulation_check(reg, "victim", NULL, T0 + 101,
-	    &retry), 1);
-	ck_assert_int_eq(regulation_check(reg, NULL, "192.0.2.66", T0 + 101,
-	    &retry), 1);
-	ck_assert_int_eq(retry, 199);
-	regulation_free(reg);
+	/* a success on one node clears the count for both */
+	for (i = 0; i < 4; i++)
+		regulation_fail(reg, "grace", NULL, T0);
+	ck_assert_int_eq(regulation_success(r2, "grace", NULL, T0), 0);
+	ck_assert_int_eq(regulation_fail(reg, "grace", NULL, T0), 0);
+	regulation_free(r2);
+	store_close(s2);
 }
 END_TEST
 
-/* Several threads on the same names: counts are not lost. */
-struct hammer {
-	struct regulation *reg;
-	int                bans;
-};
+/* Several threads on the same names: every name is banned, once each as
+ * far as each thread can tell, and nothing fails. */
+#define TH_N     4
+#define TH_NAMES 50
 
 static void *
 hammer_run(void *arg)
 {
-	struct hammer *h = arg;
+	int *bans = arg;
 	char name[16];
-	int i;
+	int  i;
 
-	for (i = 0; i < 20000; i++) {
-		snprintf(name, sizeof name, "h%d", i % 100);
-		if (regulation_fail(h->reg, name, NULL, T0) != 0)
-			h->bans++;
+	for (i = 0; i < TH_NAMES * 10; i++) {
+		int r;
+
+		snprintf(name, sizeof name, "h%d", i % TH_NAMES);
+		if ((r = regulation_fail(reg, name, NULL, T0)) == -1)
+			return NULL;
+		*bans += r != 0;
 	}
 	return NULL;
 }
 
 START_TEST(test_threads)
 {
-	struct regulation *reg = regulation_new(&cfg);
-	struct hammer h[4];
-	pthread_t t[4];
-	struct regulation_stats st;
-	int i, bans = 0;
+	struct regulation_stats s;
+	pthread_t               t[TH_N];
+	char                    name[16];
+	int64_t                 retry;
+	int                     i, bans[TH_N] = { 0 }, total = 0;
 
-	for (i = 0; i < 4; i++) {
-		h[i].reg = reg;
-		h[i].bans = 0;
-		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer_run, &h[i]),
-		    0);
-	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < TH_N; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer_run,
+		    &bans[i]), 0);
+	for (i = 0; i < TH_N; i++) {
 		pthread_join(t[i], NULL);
-		bans += h[i].bans;
+		total += bans[i];
 	}
-	/* each of the 100 names is banned exactly once at T0 */
-	ck_assert_int_eq(bans, 100);
-	regulation_stats(reg, &st);
-	ck_assert_uint_eq(st.bans, 100);
-	ck_assert_uint_eq(st.users, 100);
-	regulation_free(reg);
+	regulation_stats(reg, &s);
+	ck_assert_uint_eq(s.errors, 0);
+	ck_assert_uint_eq(s.bans, (uint64_t)total);
+	/* a race between check and count may report one ban per thread */
+	ck_assert_int_ge(total, TH_NAMES);
+	ck_assert_int_le(total, TH_NAMES * TH_N);
+	for (i = 0; i < TH_NAMES; i++) {
+		snprintf(name, sizeof name, "h%d", i);
+		ck_assert_int_eq(regulation_check(reg, name, NULL, T0, &retry),
+		    1);
+		ck_assert_int_eq(retry, 300);
+	}
 }
 END_TEST
 
-static Suite *
-regulation_suite(void)
-{
-	Suite *s = suite_create("regulation");
-	TCase *tc = tcase_create("memory");
+/* ---- sqlite ---- */
 
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 30);
+/* Counts and bans survive a restart: close and reopen the file. */
+START_TEST(test_sqlite_restart)
+{
+	int64_t retry;
+	int     i;
+
+	for (i = 0; i < 5; i++)
+		regulation_fail(reg, "henry", "192.0.2.7", T0);
+	for (i = 0; i < 4; i++)
+		regulation_fail(reg, "ivy", NULL, T0);
+	regulation_free(reg);
+	store_close(st);
+
+	st = open_store(NULL);
+	reg = regulation_new(&cfg, st);
+	ck_assert_int_eq(regulation_check(reg, "henry", NULL, T0 + 10, &retry),
+	    1);
+	ck_assert_int_eq(retry, 290);
+	ck_assert_int_eq(regulation_check(reg, "x", "::ffff:192.0.2.7", T0 + 10,
+	    &retry), 1);
+	ck_assert_int_eq(regulation_fail(reg, "ivy", NULL, T0 + 10),
+	    REGULATION_BANNED_USER);
+}
+END_TEST
+
+/* ---- memory ---- */
+
+static size_t
+heap_used(void)
+{
+	return mallinfo2().uordblks;
+}
+
+/*
+ * A million distinct names (unknown users, as an attacker would send)
+ * from as many addresses: the heap stays within the store's cap, and bans
+ * taken before the flood survive it.
+ */
+START_TEST(test_flood_bounded)
+{
+	enum { CAP = 4096, NAMES = 1000000 };
+	struct store_limits     lim = { .max_counters = CAP };
+	struct regulation_stats s;
+	/* counters cost well under 4 KiB each, whatever the names */
+	const size_t bound = (size_t)CAP * 4096;
+	char         name[48], addr[32];
+	size_t       base;
+	int64_t      retry;
+	int          i;
+
+	regulation_free(reg);
+	store_close(st);
+	base = heap_used();
+	st = open_store(&lim);
+	reg = regulation_new(&cfg, st);
+	for (i = 0; i < 5; i++)
+		regulation_fail(reg, "victim", "192.0.2.66", T0);
+	for (i = 0; i < NAMES; i++) {
+		snprintf(name, sizeof name, "flood-%d-%x", i, i * 2654435761u);
+		snprintf(addr, sizeof addr, "10.%d.%d.%d", (i >> 16) & 255,
+		    (i >> 8) & 255, i & 255);
+		ck_assert_int_eq(regulation_fail(reg, name, addr,
+		    T0 + 1 + i / 10000), 0);
+		if (i % 100000 == 0)
+			ck_assert_uint_lt(heap_used() - base, bound);
+	}
+	ck_assert_uint_lt(heap_used() - base, bound);
+	regulation_stats(reg, &s);
+	ck_assert_uint_eq(s.bans, 2);
+	ck_assert_uint_eq(s.errors, 0);
+	ck_assert_int_eq(regulation_check(reg, "victim", NULL, T0 + 101,
+	    &retry), 1);
+	ck_assert_int_eq(regulation_check(reg, NULL, "192.0.2.66", T0 + 101,
+	    &retry), 1);
+	ck_assert_int_eq(retry, 199);
+}
+END_TEST
+
+/* ---- redis ---- */
+
+/* The keys every node computes alike: a digest of the name, the /64. */
+START_TEST(test_redis_keys)
+{
+	unsigned char md[32];
+	char          b64[B64URL_ENCLEN(32) + 1], args[160], out[160];
+
+	ck_assert_int_eq(regulation_fail(reg, "judy", "2001:db8:a:b:c:d:e:f",
+	    T0), 0);
+	ck_assert_int_eq(EVP_Digest("judy", 4, md, NULL, EVP_sha256(), NULL),
+	    1);
+	b64url_encode(md, sizeof md, b64);
+	snprintf(args, sizeof args, "hget 'jwtgate:ctr:u:%s' fails", b64);
+	redis_cli(args, out, sizeof out);
+	ck_assert_str_eq(out, "1");
+	redis_cli("hget 'jwtgate:ctr:a:2001:db8:a:b::/64' fails", out,
+	    sizeof out);
+	ck_assert_str_eq(out, "1");
+	redis_cli("dbsize", out, sizeof out);
+	ck_assert_str_eq(out, "2");
+}
+END_TEST
+
+/* A store that answers with errors: -1 everywhere, never allow or deny. */
+START_TEST(test_redis_errors)
+{
+	struct regulation_stats s;
+	unsigned char           md[32];
+	char                    b64[B64URL_ENCLEN(32) + 1], args[160], out[64];
+	int64_t                 retry = -1;
+	int                     i;
+
+	/* The user's counter is a string: every command on it fails. */
+	ck_assert_int_eq(EVP_Digest("kim", 3, md, NULL, EVP_sha256(), NULL),
+	    1);
+	b64url_encode(md, sizeof md, b64);
+	snprintf(args, sizeof args, "set 'jwtgate:ctr:u:%s' garbage", b64);
+	redis_cli(args, out, sizeof out);
+	ck_assert_str_eq(out, "OK");
+
+	ck_assert_int_eq(regulation_check(reg, "kim", "192.0.2.3", T0, &retry),
+	    -1);
+	ck_assert_int_eq(retry, 0);
+	ck_assert_int_eq(regulation_success(reg, "kim", NULL, T0), -1);
+	/* the address is still counted, and its ban holds */
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(regulation_fail(reg, "kim", "192.0.2.3", T0),
+		    -1);
+	ck_assert_int_eq(regulation_check(reg, NULL, "192.0.2.3", T0, &retry),
+	    1);
+	ck_assert_int_eq(regulation_check(reg, "leo", "192.0.2.4", T0, &retry),
+	    0);
+	regulation_stats(reg, &s);
+	ck_assert_uint_eq(s.errors, 7);
+}
+END_TEST
+
+/* ---- the suite ---- */
+
+static void
+add_table(TCase *tc)
+{
 	tcase_add_test(tc, test_user_ban_and_lift);
 	tcase_add_test(tc, test_window);
 	tcase_add_test(tc, test_address_ban);
 	tcase_add_test(tc, test_user_many_addresses);
 	tcase_add_test(tc, test_success_clears_user);
 	tcase_add_test(tc, test_ipv6_prefix);
+	tcase_add_test(tc, test_long_names);
 	tcase_add_test(tc, test_disabled);
-	tcase_add_test(tc, test_flood_bounded);
+	tcase_add_test(tc, test_two_nodes);
 	tcase_add_test(tc, test_threads);
-	suite_add_tcase(s, tc);
+	tcase_set_timeout(tc, 60);
+}
+
+static Suite *
+regulation_suite(void)
+{
+	Suite *s = suite_create("regulation");
+	TCase *mem = tcase_create("memory");
+	TCase *sql = tcase_create("sqlite");
+	TCase *red = tcase_create("redis");
+
+	tcase_add_checked_fixture(mem, setup_memory, teardown);
+	add_table(mem);
+	tcase_add_test(mem, test_flood_bounded);
+	suite_add_tcase(s, mem);
+
+	tcase_add_checked_fixture(sql, setup_sqlite, teardown);
+	add_table(sql);
+	tcase_add_test(sql, test_sqlite_restart);
+	suite_add_tcase(s, sql);
+
+	tcase_add_checked_fixture(red, setup_redis, teardown);
+	add_table(red);
+	tcase_add_test(red, test_redis_keys);
+	tcase_add_test(red, test_redis_errors);
+	suite_add_tcase(s, red);
 	return s;
 }
 
@@ -333,10 +724,28 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(regulation_suite());
-	int failed;
+	char     cmd[128];
+	int      failed;
 
+	strcpy(redis_dir, "/tmp/jwtgate-reg-redis.XXXXXX");
+	if (mkdtemp(redis_dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	redis_port = free_port();
+	if (redis_start() == -1) {
+		redis_pid = 0;
+		fprintf(stderr, "check_regulation: %s\n", redis_why);
+	}
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	if (redis_pid > 0) {
+		kill(redis_pid, SIGTERM);
+		waitpid(redis_pid, NULL, 0);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", redis_dir);
+	if (system(cmd) != 0)
+		failed++;
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
