@@ -38,13 +38,14 @@ handler_oauth_metadata(struct request *req)
 {
 	const struct config *cfg = req->ctx->cfg;
 	const char          *base = cfg->server.public_url;
-	json_t              *grants = json_array();
+	json_t              *grants;
 	char                *token_ep, *jwks;
 
 	if (base == NULL) {
 		http_reply_error(&req->res, 404, "Not Found");
 		return;
 	}
+	grants = json_array();
 	if (cfg->oauth2.password_grant)
 		json_array_append_new(grants, json_string("password"));
 	if (cfg->oauth2.refresh_tokens)
