@@ -70,7 +70,7 @@ sanitize:
 	$(MAKE) BUILD=build-san CONFIGURE_FLAGS="--enable-sanitizers --enable-werror" check
 
 distcheck: build
-	$(MAKE) -C $(BUILD) distcheck
+	$(MAKE) -C $(BUILD) distcheck OPENAPI_NODE_MODULES=$(CURDIR)/tests/openapi/node_modules
 
 format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h bench/*.c

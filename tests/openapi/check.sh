@@ -10,7 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 pass=0
 fail=0
 
-if [ ! -d "$here/node_modules/@seriousme/openapi-schema-validator" ]; then
+export OPENAPI_NODE_MODULES=${OPENAPI_NODE_MODULES:-$here/node_modules}
+if [ ! -d "$OPENAPI_NODE_MODULES/@seriousme/openapi-schema-validator" ]; then
 	echo "FAIL: validator not installed: run 'make deps' (npm ci in tests/openapi)"
 	echo "0 passed, 1 failed"
 	exit 1

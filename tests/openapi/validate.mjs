@@ -1,7 +1,14 @@
 // Validate an OpenAPI document (file path argument) against the official
 // OpenAPI 3.1 JSON schema; prints the errors and exits 1 when invalid.
+// The validator is found in OPENAPI_NODE_MODULES, else next to this file.
 import { readFileSync } from "node:fs";
-import { Validator } from "@seriousme/openapi-schema-validator";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const modules = process.env.OPENAPI_NODE_MODULES ||
+	join(dirname(fileURLToPath(import.meta.url)), "node_modules");
+const { Validator } = await import(pathToFileURL(
+	join(modules, "@seriousme/openapi-schema-validator/index.js")).href);
 
 const doc = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const validator = new Validator();
