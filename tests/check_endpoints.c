@@ -738,8 +738,15 @@ START_TEST(test_verify_rules)
 	    "[route /admin]\nrequire_roles = admin\n"
 	    "[route /write]\nrequire_scopes = write\n"
 	    "[route /ro]\nmethods = GET\npublic = true\n");
-	alice = strdup(bearer(login("alice", "alice-password")));
-	carol = strdup(bearer(login("carol", "carol-password")));
+	{
+		char *a = login("alice", "alice-password");
+		char *c = login("carol", "carol-password");
+
+		alice = strdup(bearer(a));
+		carol = strdup(bearer(c));
+		free(a);
+		free(c);
+	}
 
 	/* Excluded and public paths need no token. */
 	ck_assert_int_eq(verify_status(NULL, "/static/app.js"), 200);
@@ -791,10 +798,15 @@ END_TEST
 START_TEST(test_verify_identity_headers)
 {
 	struct reply r;
-	char        *alice = strdup(bearer((start(BASE), login("alice", "alice-password"))));
-	const char  *h[] = { hdr("Authorization", alice), "X-Forwarded-Uri: /app", NULL };
+	char        *tok, *alice;
+	const char  *h[3] = { NULL, "X-Forwarded-Uri: /app", NULL };
 	const char  *p[] = { "X-Forwarded-Uri: /static/x", NULL };
 
+	start(BASE);
+	tok = login("alice", "alice-password");
+	alice = strdup(bearer(tok));
+	free(tok);
+	h[0] = hdr("Authorization", alice);
 	req("GET", "/verify", h, NULL, &r);
 	expect(&r, 200, NULL);
 	ck_assert_str_eq(reply_header(&r, "Remote-User"), "alice");
