@@ -83,29 +83,47 @@ verify_identity(struct request *req, const struct auth_result *r)
 	free(groups);
 }
 
-/* The original method and target, from a trusted proxy only. */
-static void
+/*
+ * The original method and target, from a trusted proxy only. A proxy sets
+ * one family of headers (Traefik and Caddy X-Forwarded-*, nginx
+ * X-Original-*) and passes the client's own headers along: a request that
+ * carries headers of both families, or one of them twice, cannot be told
+ * apart from a client's forgery and is refused (-1) rather than guessed.
+ */
+static int
 verify_original(struct request *req, const char **method, const char **target)
 {
-	const char *fm, *fu, *om, *ou;
+	static const char *const names[] = { "X-Forwarded-Method",
+		"X-Forwarded-Uri", "X-Original-Method", "X-Original-URL",
+		"X-Original-URI" };
+	unsigned n[5], i;
+	bool     fwd, orig;
 
 	*method = req->method;
 	*target = req->path;
 	if (!req->peer_trusted)
-		return;
-	fm = http_header(req, "X-Forwarded-Method");
-	fu = http_header(req, "X-Forwarded-Uri");
-	om = http_header(req, "X-Original-Method");
-	ou = http_header(req, "X-Original-URL");
-	if (ou == NULL)
-		ou = http_header(req, "X-Original-URI");
-	if (fu != NULL || fm != NULL) {
-		*target = fu != NULL ? fu : *target;
-		*method = fm != NULL ? fm : *method;
-	} else if (ou != NULL || om != NULL) {
-		*target = ou != NULL ? ou : *target;
-		*method = om != NULL ? om : *method;
+		return 0;
+	for (i = 0; i < 5; i++) {
+		n[i] = http_header_count(req, names[i]);
+		if (n[i] > 1)
+			return -1;
 	}
+	fwd = n[0] + n[1] > 0;
+	orig = n[2] + n[3] + n[4] > 0;
+	if ((fwd && orig) || (n[3] && n[4]))
+		return -1;
+	if (fwd) {
+		if (n[1])
+			*target = http_header(req, names[1]);
+		if (n[0])
+			*method = http_header(req, names[0]);
+	} else if (orig) {
+		if (n[3] || n[4])
+			*target = http_header(req, n[3] ? names[3] : names[4]);
+		if (n[2])
+			*method = http_header(req, names[2]);
+	}
+	return 0;
 }
 
 static bool
@@ -130,7 +148,10 @@ handler_verify(struct request *req)
 	const char          *method, *target;
 	char                *path;
 
-	verify_original(req, &method, &target);
+	if (verify_original(req, &method, &target) == -1) {
+		http_reply_error(&req->res, 400, "Ambiguous forwarded request");
+		return;
+	}
 	if (!verify_method_ok(method)) {
 		http_reply_error(&req->res, 400, "Invalid forwarded method");
 		return;

@@ -104,6 +104,33 @@ http_xff_pick(const struct config *cfg, const char *value, char *out,
 	return found;
 }
 
+struct http_count {
+	const char *name;
+	unsigned    n;
+};
+
+static enum MHD_Result
+http_count_one(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct http_count *c = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, c->name) == 0)
+		c->n++;
+	return MHD_YES;
+}
+
+unsigned
+http_header_count(const struct request *req, const char *name)
+{
+	struct http_count c = { name, 0 };
+
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_count_one, &c);
+	return c.n;
+}
+
 /* Every X-Forwarded-For header, joined in order as RFC 7230 3.2.2 says. */
 struct http_xff {
 	char *joined;

@@ -57,6 +57,8 @@ struct request {
 };
 
 const char *http_header(const struct request *req, const char *name);
+/* How many headers called name the request carries. */
+unsigned    http_header_count(const struct request *req, const char *name);
 
 /* Is the textual address inside [server] trusted_proxies? */
 bool http_trusted(const struct config *cfg, const char *addr);

@@ -400,17 +400,20 @@ cmd_serve(int argc, char **argv)
 
 	if (path == NULL)
 		return EXIT_USAGE;
-	if (load_context(path, &sv, &ctx) == -1)
-		return EXIT_USAGE;
-	log_init(ctx->cfg->server.log_level, ctx->cfg->server.log_format);
-
-	/* Signals are taken synchronously by this thread only. */
+	/*
+	 * Signals are taken synchronously by this thread only: blocked before
+	 * any thread exists (the hash pool's, the server's), so every thread
+	 * inherits the mask and none can die of a SIGHUP or SIGTERM.
+	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (load_context(path, &sv, &ctx) == -1)
+		return EXIT_USAGE;
+	log_init(ctx->cfg->server.log_level, ctx->cfg->server.log_format);
 
 	if (server_start(ctx, &srv, err, sizeof err) == -1) {
 		log_error("%s", err);

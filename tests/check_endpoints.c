@@ -855,6 +855,38 @@ START_TEST(test_verify_path_tricks)
 }
 END_TEST
 
+/* Both kinds of forwarded headers, or one twice: a forgery, refused. */
+START_TEST(test_verify_ambiguous_forwarding)
+{
+	static const char *const cases[][4] = {
+		{ "X-Original-URI: /admin", "X-Forwarded-Uri: /public/x", NULL, NULL },
+		{ "X-Original-URI: /admin", "X-Forwarded-Method: OPTIONS", NULL, NULL },
+		{ "X-Original-URI: /admin", "X-Original-URL: http://x/public/x", NULL, NULL },
+		{ "X-Forwarded-Uri: /admin", "X-Forwarded-Uri: /public/x", NULL, NULL },
+		{ "X-Original-Method: GET", "X-Original-Method: OPTIONS", NULL, NULL },
+	};
+	struct reply r;
+	size_t       i;
+
+	start(BASE "[route /public]\npublic = true\n");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		req("GET", "/verify", cases[i], NULL, &r);
+		ck_assert_msg(r.status == 400, "case %zu: %ld", i, r.status);
+		ck_assert_str_eq(r.body, "{\"status_code\":400,\"detail\":\"Ambiguous forwarded request\"}");
+		reply_free(&r);
+	}
+	/* One family alone is fine. */
+	{
+		const char *ok[] = { "X-Original-URL: http://x/public/y",
+			"X-Original-Method: GET", NULL };
+
+		req("GET", "/verify", ok, NULL, &r);
+		expect(&r, 200, NULL);
+		reply_free(&r);
+	}
+}
+END_TEST
+
 START_TEST(test_verify_untrusted_peer)
 {
 	const char *h[] = { "X-Forwarded-Uri: /public/x", "X-Original-URL: /public/x", NULL };
@@ -1219,6 +1251,7 @@ endpoints_suite(void)
 	tcase_add_test(tc, test_verify_identity_headers);
 	tcase_add_test(tc, test_verify_path_tricks);
 	tcase_add_test(tc, test_verify_untrusted_peer);
+	tcase_add_test(tc, test_verify_ambiguous_forwarding);
 	tcase_add_test(tc, test_claims_boundaries);
 	tcase_add_test(tc, test_claims_leeway_and_switches);
 	tcase_add_test(tc, test_claims_issuer_audience);

@@ -308,6 +308,29 @@ START_TEST(test_reload_under_load)
 }
 END_TEST
 
+/* Signals in quick succession: every one handled, never fatal. */
+START_TEST(test_signal_storm)
+{
+	struct reply r;
+	int          i;
+
+	ck_assert_int_eq(jg_start(&jg, "[token]\nsecret_file = secret.key\n"
+	    "[store]\ndriver = memory\n[oauth2]\nscopes = read, write\n"), 0);
+	for (i = 0; i < 10; i++) {
+		kill(jg.pid, SIGHUP);
+		usleep(5000);
+	}
+	usleep(300000);
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+	kill(jg.pid, SIGHUP);
+	usleep(2000);
+	/* SIGTERM during a reload still stops gracefully with status 0. */
+	ck_assert_int_eq(jg_stop(&jg), 0);
+}
+END_TEST
+
 static Suite *
 service_suite(void)
 {
@@ -318,6 +341,7 @@ service_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_key_rotation_jwks);
 	tcase_add_test(tc, test_reload_under_load);
+	tcase_add_test(tc, test_signal_storm);
 	suite_add_tcase(s, tc);
 	return s;
 }

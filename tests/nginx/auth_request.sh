@@ -99,6 +99,9 @@ http {
 			proxy_set_header Content-Length "";
 			proxy_set_header X-Original-URI \$request_uri;
 			proxy_set_header X-Original-Method \$request_method;
+			proxy_set_header X-Original-URL "";
+			proxy_set_header X-Forwarded-Method "";
+			proxy_set_header X-Forwarded-Uri "";
 		}
 		location / {
 			auth_request /_jwtgate;
@@ -142,6 +145,12 @@ check "alice on /app: 200" 200 "$(status /app "$alice")"
 check "carol on /admin (no admin role): 403" 403 "$(status /admin/x "$carol")"
 check "alice on /admin: 200" 200 "$(status /admin/x "$alice")"
 check "dot segments cannot reach /admin: 403" 403 "$(status '/public/../admin/x' "$carol")"
+check "a client's X-Forwarded-Uri cannot make /admin public" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-Uri: /public/x' "http://127.0.0.1:$front/admin/x")"
+check "a client's X-Original-URL cannot either" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Original-URL: http://x/public/x' "http://127.0.0.1:$front/admin/x")"
+check "a client's X-Forwarded-Method cannot either" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-Method: OPTIONS' "http://127.0.0.1:$front/admin/x")"
 check "Remote-User reaches the upstream" "upstream user=alice groups=admin,dev" \
     "$(curl -s -H "Authorization: Bearer $alice" "http://127.0.0.1:$front/app")"
 check "public request carries no identity" "upstream user= groups=" \
