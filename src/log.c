@@ -4,6 +4,8 @@
  */
 #include "log.h"
 
+#include "text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,32 +39,6 @@ log_enabled(enum log_level level)
 	return level >= log_min;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-log_utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong forms, surrogates and code points past U+10FFFF. */
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 /*
  * Append s to buf as the inside of a JSON string: always valid UTF-8 (a
  * bad byte becomes U+FFFD) and cut only between characters.
@@ -73,7 +49,7 @@ log_json_escape(char *buf, size_t off, size_t cap, const char *str)
 	const unsigned char *s = (const unsigned char *)str;
 
 	while (*s != '\0' && off + 8 < cap) {
-		size_t n = log_utf8_len(s);
+		size_t n = text_utf8_len(s);
 
 		if (*s == '"' || *s == '\\') {
 			buf[off++] = '\\';

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "text.h"
 #include "xmalloc.h"
 
 /* Paths used to tell whether a pattern matches everything (SPEC 5). */
@@ -234,9 +235,20 @@ rules_normalize(const char *target, char *out, size_t outlen)
 			free(dec);
 			return -1;
 		}
-		dec[n++] = (char)c;
+		/* Backslashes are separators to some servers (IIS): to us too. */
+		dec[n++] = c == '\\' ? '/' : (char)c;
 	}
 	dec[n] = '\0';
+	/* Bytes that are not UTF-8 (overlong dots...) fail closed. */
+	for (i = 0; i < n;) {
+		size_t l = text_utf8_len((const unsigned char *)dec + i);
+
+		if (l == 0) {
+			free(dec);
+			return -1;
+		}
+		i += l;
+	}
 
 	/* Segment by segment: "." dropped, ".." pops, empty segments folded. */
 	out[len++] = '/';
@@ -248,9 +260,15 @@ rules_normalize(const char *target, char *out, size_t outlen)
 		seg = i;
 		while (i < n && dec[i] != '/')
 			i++;
-		segl = i - seg;
+		/*
+		 * ";params" end a segment for servlet containers (Tomcat,
+		 * Jetty): "/a/..;/b" is "/b" there, so it is here.
+		 */
+		segl = strcspn(dec + seg, ";/");
+		if (i == seg)
+			break; /* the end */
 		if (segl == 0)
-			break;
+			continue; /* ";x" alone: an empty segment, folded */
 		if (segl == 1 && dec[seg] == '.')
 			continue;
 		if (segl == 2 && dec[seg] == '.' && dec[seg + 1] == '.') {

@@ -760,6 +760,8 @@ START_TEST(test_verify_rules)
 	/* Roles and scopes. */
 	ck_assert_int_eq(verify_status(alice, "/admin/x"), 200);
 	ck_assert_int_eq(verify_status(carol, "/admin/x"), 403);
+	ck_assert_int_eq(verify_status(carol, "/admin;jsessionid=1"), 403);
+	ck_assert_int_eq(verify_status(carol, "/ADMIN/../admin/x"), 403);
 	ck_assert_int_eq(verify_status(alice, "/write"), 200);
 	ck_assert_int_eq(verify_status(carol, "/write/x"), 403);
 	ck_assert_int_eq(verify_status(carol, "/other"), 200);
@@ -830,10 +832,13 @@ START_TEST(test_verify_path_tricks)
 		"/public/../admin", "/public/%2e%2e/admin", "/public/%2E%2E/admin",
 		"/public%2F..%2Fadmin", "//admin", "/./admin", "/admin?/public/x",
 		"/admin#/public", "/admin/?x=/public", "/public/./../admin/",
-		"/static/../../admin",
+		"/static/../../admin", "/public/..;/admin", "/public/%2e%2e;/admin",
+		"/public/..%3b/admin", "/public/..%5cadmin", "/public\\..\\admin",
+		"/public/;x/../../admin",
 	};
 	static const char *const bad[] = { "/a%zz", "/a%0", "/a%00b", "admin",
-		"*", "/a\x01" "b", "http://host", "https://h?x" };
+		"*", "/a\x01" "b", "http://host", "https://h?x",
+		"/public/%c0%ae%c0%ae/admin", "/a%ff", "/a%ed%a0%80" };
 	const char *h[2] = { NULL, NULL };
 	struct reply r;
 	size_t       i;
@@ -845,6 +850,8 @@ START_TEST(test_verify_path_tricks)
 	ck_assert_int_eq(verify_status(NULL, "/public/x/../y"), 200);
 	ck_assert_int_eq(verify_status(NULL, "http://example.com/public/x?q=1"), 200);
 	ck_assert_int_eq(verify_status(NULL, "/%70ublic/x"), 200);
+	ck_assert_int_eq(verify_status(NULL, "/public;jsessionid=1/x"), 200);
+	ck_assert_int_eq(verify_status(NULL, "/caf%c3%a9/../public/x"), 200);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		h[0] = hdr("X-Forwarded-Uri", bad[i]);
 		req("GET", "/verify", h, NULL, &r);
