@@ -179,6 +179,24 @@ store_refresh_use(struct store *st, const unsigned char hash[32], int64_t now,
 }
 
 int
+store_refresh_peek(struct store *st, const unsigned char hash[32], int64_t now,
+    struct store_refresh *out)
+{
+	struct store_refresh tmp;
+	int                  rv;
+
+	if (out == NULL)
+		out = &tmp;
+	memset(out, 0, sizeof *out);
+	if (hash == NULL)
+		return -1;
+	rv = st->ops->refresh_peek(st, hash, now, out);
+	if (rv != 0)
+		memset(out, 0, sizeof *out); /* promised, whatever the driver */
+	return rv;
+}
+
+int
 store_family_revoke(struct store *st, const char *family, int64_t now)
 {
 	if (!store_str_ok("refresh family", family,

@@ -79,10 +79,18 @@ int  store_is_revoked(struct store *st, const char *jti, int64_t now);
  *      *out is filled, for the log
  *  -1  error; *out is zeroed
  * out may be NULL.
+ *
+ * peek looks at a token without using it, and changes nothing (no reuse
+ * detection, no family revoked): 0 exactly when a use at the same now
+ * would give 0, barring a change in between (*out filled); 1 unknown,
+ * expired, used or in a revoked family; -1 error. *out is zeroed unless 0;
+ * out may be NULL.
  */
 int  store_refresh_add(struct store *st, const unsigned char hash[32],
 	 const struct store_refresh *r, int64_t now);
 int  store_refresh_use(struct store *st, const unsigned char hash[32],
+	 int64_t now, struct store_refresh *out);
+int  store_refresh_peek(struct store *st, const unsigned char hash[32],
 	 int64_t now, struct store_refresh *out);
 
 /* Revoke a family: every later use of one of its tokens gives 1 (or 2 if

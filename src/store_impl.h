@@ -26,6 +26,8 @@ struct store_ops {
 	    const struct store_refresh *, int64_t);
 	int  (*refresh_use)(struct store *, const unsigned char *, int64_t,
 	    struct store_refresh *);
+	int  (*refresh_peek)(struct store *, const unsigned char *, int64_t,
+	    struct store_refresh *);
 	int  (*family_revoke)(struct store *, const char *, int64_t);
 	int  (*refresh_revoke)(struct store *, const unsigned char *, int64_t);
 	int  (*fail)(struct store *, const char *, int64_t, int64_t, unsigned,

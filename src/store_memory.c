@@ -353,18 +353,37 @@ out:
 	return rv;
 }
 
+/*
+ * The token with this hash if it is known and unexpired, else NULL; and
+ * whether its family is revoked. Use and peek both judge by it, so that
+ * they agree.
+ */
+static struct mem_entry *
+mem_refresh_live(struct store_memory *ms, const unsigned char *hash,
+    int64_t now, bool *revoked)
+{
+	struct mem_entry *e, *fam;
+
+	e = mem_find(&ms->refresh, mem_hash(ms, hash, STORE_HASH_LEN), hash,
+	    STORE_HASH_LEN);
+	if (e == NULL || e->v.rt.r.exp <= now)
+		return NULL;
+	fam = mem_family(ms, e->v.rt.r.family);
+	*revoked = fam != NULL && fam->v.fam.revoked;
+	return e;
+}
+
 static int
 mem_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
     struct store_refresh *out)
 {
 	struct store_memory *ms = (struct store_memory *)st;
-	struct mem_entry    *e, *fam;
+	struct mem_entry    *e;
+	bool                 revoked;
 	int                  rv = 1;
 
 	pthread_mutex_lock(&ms->lock);
-	e = mem_find(&ms->refresh, mem_hash(ms, hash, STORE_HASH_LEN), hash,
-	    STORE_HASH_LEN);
-	if (e == NULL || e->v.rt.r.exp <= now)
+	if ((e = mem_refresh_live(ms, hash, now, &revoked)) == NULL)
 		goto out;
 	if (e->v.rt.used) {
 		if (mem_family_revoke_locked(ms, e->v.rt.r.family, now) == 0) {
@@ -375,13 +394,31 @@ mem_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
 		}
 		goto out;
 	}
-	fam = mem_family(ms, e->v.rt.r.family);
-	if (fam != NULL && fam->v.fam.revoked)
+	if (revoked)
 		goto out;
 	e->v.rt.used = true;
 	*out = e->v.rt.r;
 	rv = 0;
 out:
+	pthread_mutex_unlock(&ms->lock);
+	return rv;
+}
+
+static int
+mem_refresh_peek(struct store *st, const unsigned char *hash, int64_t now,
+    struct store_refresh *out)
+{
+	struct store_memory *ms = (struct store_memory *)st;
+	struct mem_entry    *e;
+	bool                 revoked;
+	int                  rv = 1;
+
+	pthread_mutex_lock(&ms->lock);
+	e = mem_refresh_live(ms, hash, now, &revoked);
+	if (e != NULL && !e->v.rt.used && !revoked) {
+		*out = e->v.rt.r;
+		rv = 0;
+	}
 	pthread_mutex_unlock(&ms->lock);
 	return rv;
 }
@@ -593,6 +630,7 @@ static const struct store_ops mem_ops = {
 	.is_revoked = mem_is_revoked,
 	.refresh_add = mem_refresh_add,
 	.refresh_use = mem_refresh_use,
+	.refresh_peek = mem_refresh_peek,
 	.family_revoke = mem_family_revoke,
 	.refresh_revoke = mem_refresh_revoke,
 	.fail = mem_fail,

@@ -12,7 +12,8 @@
  * Values carry their own times and are judged against the caller's `now`;
  * TTLs only reclaim memory. Every read-modify-write is one Lua script, so
  * it is atomic across nodes; refresh use and reuse detection read and
- * write a token key and a family key in one script (a single Redis primary
+ * write a token key and a family key in one script, and refresh peek reads
+ * the same two in one script that writes nothing (a single Redis primary
  * is supported, not Redis Cluster).
  *
  * Durability is the server's: with appendonly yes and appendfsync always,
@@ -63,6 +64,7 @@ enum rd_script {
 	RD_REVOKE = 0,
 	RD_REFRESH_ADD,
 	RD_REFRESH_USE,
+	RD_REFRESH_PEEK,
 	RD_FAMILY_REVOKE,
 	RD_REFRESH_REVOKE,
 	RD_FAIL,
@@ -111,6 +113,21 @@ static const char *const rd_lua[RD_NSCRIPT] = {
 	"end\n"
 	"if redis.call('HGET', fk, 'revoked') == '1' then return {1} end\n"
 	"redis.call('HSET', KEYS[1], 'used', '1')\n"
+	"return {0, t[1], t[2], t[3], t[4]}\n",
+
+	/* KEYS: token key. ARGV: now, family key prefix. Reads the keys
+	 * refresh use reads, as it judges them, and writes nothing.
+	 * {0, family, sub, scope, exp} | {1}, as store_refresh_peek(). */
+	[RD_REFRESH_PEEK] =
+	"local t = redis.call('HMGET', KEYS[1], 'family', 'sub', 'scope',\n"
+	"    'exp', 'used')\n"
+	"if not t[1] or tonumber(t[4]) <= tonumber(ARGV[1]) then\n"
+	"  return {1}\n"
+	"end\n"
+	"if t[5] == '1' then return {1} end\n"
+	"if redis.call('HGET', ARGV[2] .. t[1], 'revoked') == '1' then\n"
+	"  return {1}\n"
+	"end\n"
 	"return {0, t[1], t[2], t[3], t[4]}\n",
 
 	/* KEYS: family key. ARGV: now, ttl. */
@@ -586,23 +603,17 @@ rd_copy(const redisReply *e, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The reply of a refresh script, {0|2, family, sub, scope, exp} or {1},
+ * freed: its code, *out filled for 0 and 2; or -1, logged.
+ */
 static int
-rd_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
-    struct store_refresh *out)
+rd_refresh_reply(struct store_redis *rs, redisReply *r,
+    struct store_refresh *out, const char *what)
 {
-	struct store_redis *rs = (struct store_redis *)st;
-	struct rd_args      a;
-	redisReply         *r, **e;
-	char                key[128];
-	int                 rv = -1;
+	redisReply **e;
+	int          rv = -1;
 
-	memset(&a, 0, sizeof a);
-	rd_hash_key(key, sizeof key, hash);
-	rd_arg_str(&a, key);
-	rd_arg_int(&a, now);
-	rd_arg_str(&a, RD_PREFIX "fam:");
-	rd_arg_int(&a, st->family_ttl);
-	r = rd_eval(rs, RD_REFRESH_USE, 1, &a, false, "refresh use");
 	if (r == NULL)
 		return -1;
 	e = r->element;
@@ -624,9 +635,52 @@ rd_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
 	goto out;
 bad:
 	memset(out, 0, sizeof *out);
-	log_error("store: redis: %s: refresh use: unexpected reply", rs->url);
+	log_error("store: redis: %s: %s: unexpected reply", rs->url, what);
 out:
 	freeReplyObject(r);
+	return rv;
+}
+
+static int
+rd_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
+    struct store_refresh *out)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct rd_args      a;
+	char                key[128];
+
+	memset(&a, 0, sizeof a);
+	rd_hash_key(key, sizeof key, hash);
+	rd_arg_str(&a, key);
+	rd_arg_int(&a, now);
+	rd_arg_str(&a, RD_PREFIX "fam:");
+	rd_arg_int(&a, st->family_ttl);
+	return rd_refresh_reply(rs, rd_eval(rs, RD_REFRESH_USE, 1, &a, false,
+	    "refresh use"), out, "refresh use");
+}
+
+/* Read-only, so retried on a fresh connection like the other reads. */
+static int
+rd_refresh_peek(struct store *st, const unsigned char *hash, int64_t now,
+    struct store_refresh *out)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct rd_args      a;
+	char                key[128];
+	int                 rv;
+
+	memset(&a, 0, sizeof a);
+	rd_hash_key(key, sizeof key, hash);
+	rd_arg_str(&a, key);
+	rd_arg_int(&a, now);
+	rd_arg_str(&a, RD_PREFIX "fam:");
+	rv = rd_refresh_reply(rs, rd_eval(rs, RD_REFRESH_PEEK, 1, &a, true,
+	    "refresh peek"), out, "refresh peek");
+	if (rv == 2) {
+		log_error("store: redis: %s: refresh peek: unexpected reply",
+		    rs->url);
+		rv = -1;
+	}
 	return rv;
 }
 
@@ -787,6 +841,7 @@ static const struct store_ops rd_ops = {
 	.is_revoked = rd_is_revoked,
 	.refresh_add = rd_refresh_add,
 	.refresh_use = rd_refresh_use,
+	.refresh_peek = rd_refresh_peek,
 	.family_revoke = rd_family_revoke,
 	.refresh_revoke = rd_refresh_revoke,
 	.fail = rd_fail,

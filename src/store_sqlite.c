@@ -543,8 +543,9 @@ sq_column_copy(sqlite3_stmt *s, int col, char *buf, size_t len)
 }
 
 /*
- * Read the token with this hash inside the open transaction: 1 unknown or
- * expired; 0 found (*r, *used, *revoked filled); -1 error.
+ * Read the token with this hash, inside the open transaction or as one
+ * read of its own (peek): 1 unknown or expired; 0 found (*r, *used,
+ * *revoked filled); -1 error.
  */
 static int
 sq_refresh_get(struct store_sqlite *sq, struct sq_conn *c,
@@ -627,6 +628,32 @@ sq_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
 		rv = 0;
 	}
 out:
+	sq_release(sq, c);
+	return rv;
+}
+
+/*
+ * One SELECT, outside any transaction: a consistent snapshot under WAL,
+ * which neither takes the write lock nor waits for a writer. Judged by
+ * sq_refresh_get() as use is, so that the two agree.
+ */
+static int
+sq_refresh_peek(struct store *st, const unsigned char *hash, int64_t now,
+    struct store_refresh *out)
+{
+	struct store_sqlite *sq = (struct store_sqlite *)st;
+	struct store_refresh r;
+	struct sq_conn      *c;
+	bool                 used = false, revoked = false;
+	int                  rv;
+
+	if ((c = sq_acquire(sq)) == NULL)
+		return -1;
+	rv = sq_refresh_get(sq, c, hash, now, &r, &used, &revoked);
+	if (rv == 0 && (used || revoked))
+		rv = 1;
+	if (rv == 0)
+		*out = r;
 	sq_release(sq, c);
 	return rv;
 }
@@ -845,6 +872,7 @@ static const struct store_ops sq_ops = {
 	.is_revoked = sq_is_revoked,
 	.refresh_add = sq_refresh_add,
 	.refresh_use = sq_refresh_use,
+	.refresh_peek = sq_refresh_peek,
 	.family_revoke = sq_family_revoke,
 	.refresh_revoke = sq_refresh_revoke,
 	.fail = sq_fail,

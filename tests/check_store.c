@@ -411,6 +411,101 @@ START_TEST(test_family_revoke)
 }
 END_TEST
 
+/* Peek answers 0 exactly when a use at the same now would, and changes
+ * nothing: no token used, no reuse detected, no family revoked. */
+START_TEST(test_refresh_peek)
+{
+	struct store_refresh a = refresh("famA", "alice", T0 + 100), out;
+	struct store_refresh b = refresh("famB", "bob", T0 + 100), zero;
+	unsigned char        h1[32], h2[32], h3[32], h4[32], h9[32];
+
+	memset(&zero, 0, sizeof zero);
+	hash_of(h1, 1);
+	hash_of(h2, 2);
+	hash_of(h3, 3);
+	hash_of(h4, 4);
+	hash_of(h9, 9);
+	ck_assert_int_eq(store_refresh_add(st, h1, &a, T0), 0);
+	ck_assert_int_eq(store_refresh_add(st, h2, &a, T0), 0);
+	ck_assert_int_eq(store_refresh_add(st, h3, &b, T0), 0);
+	ck_assert_int_eq(store_refresh_add(st, h4, &b, T0), 0);
+
+	/* Fresh: the record, as use would give it; twice, the same. */
+	memset(&out, 0xff, sizeof out);
+	ck_assert_int_eq(store_refresh_peek(st, h1, T0 + 1, &out), 0);
+	ck_assert_str_eq(out.family, "famA");
+	ck_assert_str_eq(out.sub, "alice");
+	ck_assert_str_eq(out.scope, "read write");
+	ck_assert_int_eq(out.exp, T0 + 100);
+	ck_assert_int_eq(store_refresh_peek(st, h1, T0 + 1, NULL), 0);
+
+	/* Unknown. */
+	memset(&out, 0xff, sizeof out);
+	ck_assert_int_eq(store_refresh_peek(st, h9, T0 + 1, &out), 1);
+	ck_assert_mem_eq(&out, &zero, sizeof out);
+
+	/* Peek does not consume: use still wins once, then is reuse. */
+	memset(&out, 0, sizeof out);
+	ck_assert_int_eq(store_refresh_use(st, h1, T0 + 2, &out), 0);
+	ck_assert_str_eq(out.sub, "alice");
+
+	/* Used: 1, and no reuse detected: the family lives on. */
+	memset(&out, 0xff, sizeof out);
+	ck_assert_int_eq(store_refresh_peek(st, h1, T0 + 3, &out), 1);
+	ck_assert_mem_eq(&out, &zero, sizeof out);
+	ck_assert_int_eq(store_refresh_peek(st, h2, T0 + 3, NULL), 0);
+	ck_assert_int_eq(store_refresh_use(st, h2, T0 + 3, NULL), 0);
+	ck_assert_int_eq(store_refresh_use(st, h1, T0 + 4, NULL), 2);
+	/* Now famA is revoked by that reuse. */
+	ck_assert_int_eq(store_refresh_peek(st, h1, T0 + 4, NULL), 1);
+	ck_assert_int_eq(store_refresh_peek(st, h2, T0 + 4, NULL), 1);
+
+	/* Expired: 1 from exp on, as for use. */
+	ck_assert_int_eq(store_refresh_peek(st, h3, T0 + 99, NULL), 0);
+	memset(&out, 0xff, sizeof out);
+	ck_assert_int_eq(store_refresh_peek(st, h3, T0 + 100, &out), 1);
+	ck_assert_mem_eq(&out, &zero, sizeof out);
+	ck_assert_int_eq(store_refresh_use(st, h3, T0 + 100, NULL), 1);
+
+	/* Family revoked: 1 for each of its tokens. */
+	ck_assert_int_eq(store_family_revoke(st, "famB", T0 + 5), 0);
+	memset(&out, 0xff, sizeof out);
+	ck_assert_int_eq(store_refresh_peek(st, h4, T0 + 6, &out), 1);
+	ck_assert_mem_eq(&out, &zero, sizeof out);
+	ck_assert_int_eq(store_refresh_use(st, h4, T0 + 6, NULL), 1);
+	ck_assert_int_eq(store_refresh_peek(st, h3, T0 + 6, NULL), 1);
+
+	ck_assert_int_eq(store_refresh_peek(st, NULL, T0, &out), -1);
+	ck_assert_mem_eq(&out, &zero, sizeof out);
+}
+END_TEST
+
+/* A peek before a use, and many peeks of a used token, change nothing a
+ * use can see. */
+START_TEST(test_refresh_peek_read_only)
+{
+	struct store_refresh r = refresh("famP", "alice", T0 + 100);
+	unsigned char        h1[32], h2[32];
+	int                  i;
+
+	hash_of(h1, 1);
+	hash_of(h2, 2);
+	ck_assert_int_eq(store_refresh_add(st, h1, &r, T0), 0);
+	ck_assert_int_eq(store_refresh_add(st, h2, &r, T0), 0);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(store_refresh_peek(st, h1, T0 + 1, NULL), 0);
+	ck_assert_int_eq(store_refresh_use(st, h1, T0 + 1, NULL), 0);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(store_refresh_peek(st, h1, T0 + 2, NULL), 1);
+	/* Peeks of the used token did not revoke the family... */
+	ck_assert_int_eq(store_refresh_peek(st, h2, T0 + 2, NULL), 0);
+	/* ...but a second use does. */
+	ck_assert_int_eq(store_refresh_use(st, h1, T0 + 2, NULL), 2);
+	ck_assert_int_eq(store_refresh_peek(st, h2, T0 + 2, NULL), 1);
+	ck_assert_int_eq(store_refresh_use(st, h2, T0 + 2, NULL), 1);
+}
+END_TEST
+
 START_TEST(test_refresh_bad_args)
 {
 	struct store_refresh r = refresh("f", "alice", T0 + 100);
@@ -928,6 +1023,8 @@ add_table(TCase *tc)
 	tcase_add_test(tc, test_refresh_rotation);
 	tcase_add_test(tc, test_refresh_expiry);
 	tcase_add_test(tc, test_family_revoke);
+	tcase_add_test(tc, test_refresh_peek);
+	tcase_add_test(tc, test_refresh_peek_read_only);
 	tcase_add_test(tc, test_refresh_bad_args);
 	tcase_add_test(tc, test_ban_within_window);
 	tcase_add_test(tc, test_no_ban_spread);
