@@ -192,8 +192,15 @@ login_reply(struct request *req, const struct user *user, const char *scope)
 	oauth = cfg->login.response_body == LOGIN_BODY_OAUTH2 ||
 	    (cfg->login.response_body == LOGIN_BODY_DEFAULT &&
 	    cfg->auth.backend == BACKEND_OAUTH2);
-	if (issue_tokens(ctx, user, NULL, oauth && cfg->oauth2.refresh_tokens,
-	    NULL, &is) == -1) {
+	switch (issue_tokens(ctx, user, NULL, oauth && cfg->oauth2.refresh_tokens,
+	    NULL, &is)) {
+	case 0:
+		break;
+	case ISSUE_STORE:
+		http_reply_error(&req->res, 503, "Service Unavailable");
+		http_set_header(&req->res, "Retry-After", "1");
+		return;
+	default:
 		http_reply_error(&req->res, 500, "Internal Server Error");
 		return;
 	}

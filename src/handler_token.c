@@ -27,12 +27,21 @@ token_error(struct request *req, unsigned status, const char *error,
 	http_set_header(&req->res, "Pragma", "no-cache");
 }
 
+/* The answer to an issue_tokens() result; frees what it issued. */
 static void
-token_success(struct request *req, const struct issued *is)
+token_answer(struct request *req, int rc, struct issued *is)
 {
-	http_reply_json(&req->res, 200, issue_oauth2_body(is, 1));
-	http_set_header(&req->res, "Cache-Control", "no-store");
-	http_set_header(&req->res, "Pragma", "no-cache");
+	if (rc == ISSUE_STORE) {
+		token_error(req, 503, "temporarily_unavailable", "Store unavailable");
+		http_set_header(&req->res, "Retry-After", "1");
+	} else if (rc != 0)
+		token_error(req, 500, "server_error", "Cannot issue a token");
+	else {
+		http_reply_json(&req->res, 200, issue_oauth2_body(is, 1));
+		http_set_header(&req->res, "Cache-Control", "no-store");
+		http_set_header(&req->res, "Pragma", "no-cache");
+	}
+	issued_free(is);
 }
 
 /* The scope to grant: the request's, which must be within allowed. */
@@ -69,20 +78,46 @@ token_password_done(struct request *req, const struct user *user,
 	}
 	allowed = issue_join(&user->scopes);
 	if (token_scope(req, scope, allowed, &grant) == 0) {
-		if (issue_tokens(ctx, user, grant, ctx->cfg->oauth2.refresh_tokens,
-		    NULL, &is) == -1)
-			token_error(req, 500, "server_error", "Cannot issue a token");
-		else
-			token_success(req, &is);
-		issued_free(&is);
+		token_answer(req, issue_tokens(ctx, user, grant,
+		    ctx->cfg->oauth2.refresh_tokens, NULL, &is), &is);
 	}
 	free(allowed);
 }
 
+/* Use the token: 0 used; else the request has been answered. */
+static int
+token_refresh_use(struct request *req, const unsigned char hash[32],
+    struct store_refresh *r)
+{
+	int rc = store_refresh_use(req->ctx->services->store, hash, clock_now(), r);
+
+	if (rc == -1) {
+		log_error("store: cannot use a refresh token");
+		token_error(req, 503, "temporarily_unavailable", "Store unavailable");
+		http_set_header(&req->res, "Retry-After", "1");
+		return -1;
+	}
+	if (rc == 2)
+		log_warn("refresh token reused: family revoked (sub %s)", r->sub);
+	if (rc != 0) {
+		token_error(req, 400, "invalid_grant",
+		    "The refresh token is invalid, expired or revoked");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * RFC 6749 section 6. The token is looked at first and used only once the
+ * request is known to succeed, so a refused scope does not burn it; a
+ * token that is not valid and unused is used anyway, which is what detects
+ * its reuse and revokes its family.
+ */
 static void
 token_refresh(struct request *req, json_t *form)
 {
 	struct context      *ctx = req->ctx;
+	struct store        *st = ctx->services->store;
 	const char          *rt = json_string_value(json_object_get(form, "refresh_token"));
 	const char          *scope = json_string_value(json_object_get(form, "scope"));
 	const struct user   *user;
@@ -90,6 +125,7 @@ token_refresh(struct request *req, json_t *form)
 	struct issued        is;
 	unsigned char        hash[32];
 	const char          *grant;
+	char                *allowed;
 	int                  rc;
 
 	if (rt == NULL || *rt == '\0') {
@@ -97,33 +133,31 @@ token_refresh(struct request *req, json_t *form)
 		return;
 	}
 	issue_refresh_hash(rt, hash);
-	rc = store_refresh_use(ctx->services->store, hash, clock_now(), &r);
+	rc = store_refresh_peek(st, hash, clock_now(), &r);
 	if (rc == -1) {
-		log_error("store: cannot use a refresh token");
+		log_error("store: cannot look up a refresh token");
 		token_error(req, 503, "temporarily_unavailable", "Store unavailable");
+		http_set_header(&req->res, "Retry-After", "1");
 		return;
 	}
-	if (rc == 2)
-		log_warn("refresh token reused: family revoked (sub %s)", r.sub);
 	if (rc != 0) {
-		token_error(req, 400, "invalid_grant",
-		    "The refresh token is invalid, expired or revoked");
+		(void)token_refresh_use(req, hash, &r); /* answers invalid_grant */
 		return;
 	}
 	user = users_find(ctx->users, r.sub);
 	if (user == NULL || user->disabled) {
-		store_family_revoke(ctx->services->store, r.family, clock_now());
+		store_family_revoke(st, r.family, clock_now());
 		token_error(req, 400, "invalid_grant",
 		    "The refresh token is invalid, expired or revoked");
 		return;
 	}
-	if (token_scope(req, scope, r.scope, &grant) == -1)
-		return;
-	if (issue_tokens(ctx, user, grant, 1, r.family, &is) == -1)
-		token_error(req, 500, "server_error", "Cannot issue a token");
-	else
-		token_success(req, &is);
-	issued_free(&is);
+	/* What the family was granted, less what the user has lost since. */
+	allowed = issue_scope_within(r.scope, &user->scopes);
+	if (token_scope(req, scope, allowed, &grant) == 0 &&
+	    token_refresh_use(req, hash, &r) == 0)
+		token_answer(req, issue_tokens(ctx, user, grant, 1, r.family, &is),
+		    &is);
+	free(allowed);
 }
 
 void

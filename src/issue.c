@@ -79,6 +79,24 @@ issue_scope_subset(const char *want, const char *have)
 	return 1;
 }
 
+char *
+issue_scope_within(const char *scope, const struct strlist *allowed)
+{
+	char  *out = xcalloc(1, strlen(scope) + 1);
+	char  *copy = xstrdup(scope), *tok, *save;
+
+	for (tok = strtok_r(copy, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		if (!strlist_contains(allowed, tok))
+			continue;
+		if (*out != '\0')
+			strcat(out, " ");
+		strcat(out, tok);
+	}
+	free(copy);
+	return out;
+}
+
 static json_t *
 issue_extras(const struct user *user)
 {
@@ -100,7 +118,7 @@ issue_tokens(struct context *ctx, const struct user *user, const char *scope,
 	const char          *errstr;
 	char                *jti = NULL, *fam = NULL;
 	int64_t              now = clock_now();
-	int                  rc = -1;
+	int                  rc = ISSUE_FAILED;
 
 	memset(out, 0, sizeof *out);
 	memset(&p, 0, sizeof p);
@@ -133,6 +151,7 @@ issue_tokens(struct context *ctx, const struct user *user, const char *scope,
 		issue_refresh_hash(out->refresh, hash);
 		if (store_refresh_add(ctx->services->store, hash, &r, now) == -1) {
 			log_error("store: cannot record a refresh token");
+			rc = ISSUE_STORE;
 			goto out;
 		}
 		metrics_token(METRICS_TOKEN_REFRESH);
@@ -142,7 +161,7 @@ out:
 	json_decref(p.extras);
 	free(jti);
 	free(fam);
-	if (rc == -1)
+	if (rc != 0)
 		issued_free(out);
 	return rc;
 }

@@ -14,6 +14,9 @@
 struct context;
 struct user;
 
+#define ISSUE_FAILED (-1)
+#define ISSUE_STORE  (-2)
+
 struct issued {
 	char   *access;   /* the JWT */
 	char   *refresh;  /* opaque refresh token, or NULL */
@@ -24,7 +27,8 @@ struct issued {
 /*
  * Mint an access token for user with scope (NULL: all the user's scopes),
  * and, with_refresh, a refresh token in family (NULL: a new family).
- * 0 done, -1 internal failure (logged: a 5xx for the caller).
+ * 0 done, ISSUE_FAILED (a key or randomness: 500) or ISSUE_STORE (the
+ * store did not record the refresh token: 503), both logged.
  */
 int  issue_tokens(struct context *ctx, const struct user *user,
     const char *scope, int with_refresh, const char *family,
@@ -39,6 +43,9 @@ char *issue_join(const struct strlist *l);
 
 /* SHA-256 of a refresh token, as the store keys it. */
 void issue_refresh_hash(const char *token, unsigned char hash[32]);
+
+/* The scopes of the space-separated scope that allowed holds (free()). */
+char *issue_scope_within(const char *scope, const struct strlist *allowed);
 
 /* Is every scope of the space-separated want in the space-separated have? */
 int  issue_scope_subset(const char *want, const char *have);

@@ -41,6 +41,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#define TOKEN_JTI_MAX 256 /* bytes; the store keeps no longer ids */
 #define TOKEN_SIG_MAX	1024 /* bytes; keys.c refuses larger keys */
 #define TOKEN_HDR_STACK 512  /* decoded header bytes kept on the stack */
 #define TOKEN_PAY_STACK 2048 /* decoded payload bytes kept on the stack */
@@ -415,8 +416,10 @@ token_check_types(const json_t *c)
 		return "nbf not a number";
 	if ((x = json_object_get(c, "iss")) != NULL && !json_is_string(x))
 		return "iss not a string";
-	if ((x = json_object_get(c, "jti")) != NULL && !json_is_string(x))
-		return "jti not a string";
+	/* A jti the store could not hold cannot be revoked: not a token. */
+	if ((x = json_object_get(c, "jti")) != NULL && (!json_is_string(x) ||
+	    json_string_length(x) == 0 || json_string_length(x) > TOKEN_JTI_MAX))
+		return "jti not a string of 1 to 256 bytes";
 	if ((x = json_object_get(c, "aud")) != NULL && !token_aud_typed(x))
 		return "aud not a string or an array of strings";
 	return NULL;

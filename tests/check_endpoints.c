@@ -726,6 +726,92 @@ START_TEST(test_logout_revokes_refresh_family)
 }
 END_TEST
 
+START_TEST(test_refresh_scope_refusal_keeps_token)
+{
+	json_t *j;
+	char    body[512], *rt;
+
+	start(BASE);
+	j = token_call("grant_type=password&username=carol&password=carol-password", 200);
+	rt = strdup(json_string_value(json_object_get(j, "refresh_token")));
+	json_decref(j);
+	/* A refused scope does not use the token up. */
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s&scope=write", rt);
+	token_error(body, "invalid_scope");
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s&scope=nosuch", rt);
+	token_error(body, "invalid_scope");
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s", rt);
+	j = token_call(body, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read");
+	json_decref(j);
+	free(rt);
+}
+END_TEST
+
+START_TEST(test_refresh_drops_lost_scopes)
+{
+	json_t *j;
+	char    body[512], *rt, path[512];
+	FILE   *fp;
+	int     i;
+
+	start(BASE);
+	j = token_call("grant_type=password&username=alice&password=alice-password", 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read write");
+	rt = strdup(json_string_value(json_object_get(j, "refresh_token")));
+	json_decref(j);
+	/* alice loses "write": a refresh no longer grants it. */
+	snprintf(path, sizeof path, "%s/users.ini", jg.dir);
+	fp = fopen(path, "w");
+	fputs("[alice]\npassword = $6$q6BIxIkrpORsz66B$VJnrdsa4QsmCS5dcfAGYRxmQ6zf7tRsp6MZi9Wrt1ShRg1aYxa.ldeSnHON0ZoWcWS0pdUhiwP4ljtNYeS0i7/\n"
+	    "scopes = read\n", fp);
+	fclose(fp);
+	kill(jg.pid, SIGHUP);
+	for (i = 0; i < 200 && !jg_file_contains(jg.log, "configuration reloaded"); i++)
+		usleep(10000);
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s", rt);
+	j = token_call(body, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read");
+	json_decref(j);
+	free(rt);
+}
+END_TEST
+
+START_TEST(test_logout_bodies)
+{
+	json_t      *a, *c;
+	char         body[512];
+	const char  *h[3] = { NULL, "Content-Type: application/json", NULL };
+	struct reply r;
+
+	start(BASE);
+	a = token_call("grant_type=password&username=alice&password=alice-password", 200);
+	c = token_call("grant_type=password&username=carol&password=carol-password", 200);
+	h[0] = hdr("Authorization", bearer(json_string_value(json_object_get(a, "access_token"))));
+	/* Another user's refresh token is not alice's to revoke. */
+	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}",
+	    json_string_value(json_object_get(c, "refresh_token")));
+	req("POST", "/logout", h, body, &r);
+	expect(&r, 403, "{\"status_code\":403,\"detail\":\"Forbidden\"}");
+	reply_free(&r);
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s",
+	    json_string_value(json_object_get(c, "refresh_token")));
+	json_decref(token_call(body, 200));
+	req("POST", "/logout", h, "{\"refresh_token\":5}", &r);
+	expect(&r, 400, "{\"status_code\":400,\"detail\":\"refresh_token must be a non-empty string\"}");
+	reply_free(&r);
+	req("POST", "/logout", h, "{\"refresh_token\":", &r);
+	expect(&r, 400, "{\"status_code\":400,\"detail\":\"Malformed request body\"}");
+	reply_free(&r);
+	/* Still logged in after refused logouts; then out. */
+	req("POST", "/logout", h, NULL, &r);
+	expect(&r, 200, NULL);
+	reply_free(&r);
+	json_decref(a);
+	json_decref(c);
+}
+END_TEST
+
 /* ---- /verify ---- */
 
 START_TEST(test_verify_rules)
@@ -1034,6 +1120,37 @@ START_TEST(test_identity_from_extras)
 }
 END_TEST
 
+START_TEST(test_odd_jti_and_exp)
+{
+	char         p[1024], jti[300], *t;
+	struct reply r;
+	const char  *h[2] = { NULL, NULL };
+	long         n = now();
+
+	start(BASE "[auth]\nrequire_known_user = false\n");
+	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"\"}", n, n + 60);
+	ck_assert_int_eq(py_verify(p), 401);
+	memset(jti, 'j', 257);
+	jti[257] = '\0';
+	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\"}", n, n + 60, jti);
+	ck_assert_int_eq(py_verify(p), 401);
+	/* A far exp: logout still revokes. */
+	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":1e300,\"jti\":\"far\"}", n);
+	t = pyjwt("HS256", p, NULL);
+	h[0] = hdr("Authorization", bearer(t));
+	req("GET", "/me", h, NULL, &r);
+	expect(&r, 200, NULL);
+	reply_free(&r);
+	req("POST", "/logout", h, NULL, &r);
+	expect(&r, 200, NULL);
+	reply_free(&r);
+	req("GET", "/me", h, NULL, &r);
+	expect(&r, 401, "{\"status_code\":401,\"detail\":\"Unauthorized\"}");
+	reply_free(&r);
+	free(t);
+}
+END_TEST
+
 /* ---- durability ---- */
 
 START_TEST(test_revocation_survives_kill9)
@@ -1254,6 +1371,10 @@ endpoints_suite(void)
 	tcase_add_test(tc, test_token_password_and_refresh);
 	tcase_add_test(tc, test_token_grants_disabled);
 	tcase_add_test(tc, test_logout_revokes_refresh_family);
+	tcase_add_test(tc, test_refresh_scope_refusal_keeps_token);
+	tcase_add_test(tc, test_refresh_drops_lost_scopes);
+	tcase_add_test(tc, test_logout_bodies);
+	tcase_add_test(tc, test_odd_jti_and_exp);
 	tcase_add_test(tc, test_verify_rules);
 	tcase_add_test(tc, test_verify_identity_headers);
 	tcase_add_test(tc, test_verify_path_tricks);

@@ -1084,8 +1084,21 @@ START_TEST(claims_types)
 	    pay_with("\"iss\":1"), NOW, TOKEN_INVALID, "iss not a string");
 	expect_pay(
 	    pay_with("\"iss\":null"), NOW, TOKEN_INVALID, "iss not a string");
-	expect_pay(
-	    pay_with("\"jti\":12"), NOW, TOKEN_INVALID, "jti not a string");
+	expect_pay(pay_with("\"jti\":12"), NOW, TOKEN_INVALID,
+	    "jti not a string of 1 to 256 bytes");
+	expect_pay(pay_with("\"jti\":\"\""), NOW, TOKEN_INVALID,
+	    "jti not a string of 1 to 256 bytes");
+	{
+		char jti[300];
+
+		memset(jti, 'j', 257);
+		jti[257] = '\0';
+		expect_pay(pay_with(fmt("\"jti\":\"%s\"", jti)), NOW,
+		    TOKEN_INVALID, "jti not a string of 1 to 256 bytes");
+		jti[256] = '\0';
+		expect_pay(pay_with(fmt("\"jti\":\"%s\"", jti)), NOW, TOKEN_OK,
+		    NULL);
+	}
 	expect_pay(pay_with("\"aud\":1"), NOW, TOKEN_INVALID,
 	    "aud not a string or an array of strings");
 	expect_pay(pay_with("\"aud\":[\"a\",1]"), NOW, TOKEN_INVALID,
