@@ -560,6 +560,13 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 	long long      v;
 	char          *ep;
 
+	/* "key =" for an optional key without a default: unset, as omitted. */
+	if (*value == '\0' && k->def == NULL && (k->type == CT_STR ||
+	    k->type == CT_URL || k->type == CT_STORE_URL)) {
+		free(*(char **)dst);
+		*(char **)dst = NULL;
+		return 0;
+	}
 	switch (k->type) {
 	case CT_STR:
 		if (*value == '\0' || config_has_ctl(value)) {
@@ -1279,11 +1286,12 @@ config_validate(struct loader *ld)
 		config_where(ld, "cookie", "samesite", w, sizeof w);
 		config_error(errs, "%s [cookie] samesite: none requires secure = true", w);
 	}
-	if (strncmp(name, "__Secure-", 9) == 0 && !cfg->cookie.secure) {
+	/* Browsers match the prefixes without regard to case. */
+	if (strncasecmp(name, "__Secure-", 9) == 0 && !cfg->cookie.secure) {
 		config_where(ld, "cookie", "name", w, sizeof w);
 		config_error(errs, "%s [cookie] name: a __Secure- cookie requires secure = true", w);
 	}
-	if (strncmp(name, "__Host-", 7) == 0 &&
+	if (strncasecmp(name, "__Host-", 7) == 0 &&
 	    (!cfg->cookie.secure || strcmp(cfg->cookie.path, "/") != 0 ||
 	    cfg->cookie.domain != NULL)) {
 		config_where(ld, "cookie", "name", w, sizeof w);

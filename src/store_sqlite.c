@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -131,6 +132,8 @@ struct sq_conn {
 struct store_sqlite {
 	struct store    base;
 	char           *path;
+	dev_t           dev;  /* the file opened, to notice it removed or replaced */
+	ino_t           ino;
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t  cond;
 	struct sq_conn *idle;
@@ -141,6 +144,22 @@ struct store_sqlite {
 };
 
 static int sq_run(struct sq_conn *, enum sq_stmt);
+
+/*
+ * Is the file at path still the one opened? A removed or replaced database
+ * would take writes that no restart sees again: refuse them (and readiness)
+ * instead. Checked on writes and pings, not on the is_revoked hot path.
+ */
+static bool
+sq_same_file(struct store_sqlite *sq)
+{
+	struct stat st;
+
+	if (stat(sq->path, &st) == 0 && st.st_dev == sq->dev && st.st_ino == sq->ino)
+		return true;
+	log_error("store: %s was removed or replaced; restart jwtgate", sq->path);
+	return false;
+}
 
 static void
 sq_conn_free(struct sq_conn *c)
@@ -442,7 +461,7 @@ sq_revoke(struct store *st, const char *jti, int64_t exp, int64_t now)
 	struct sq_conn      *c;
 	int                  rv = -1;
 
-	if ((c = sq_acquire(sq)) == NULL)
+	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
 	sq_maybe_purge(sq, c, now, false);
 	sq_text(c->stmt[SQ_REVOKE], 1, jti);
@@ -504,7 +523,7 @@ sq_refresh_add(struct store *st, const unsigned char *hash,
 	sqlite3_stmt        *s;
 	int                  rv = -1;
 
-	if ((c = sq_acquire(sq)) == NULL)
+	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
 	sq_maybe_purge(sq, c, now, false);
 	if (sq_begin(sq, c) == -1)
@@ -592,7 +611,7 @@ sq_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
 	bool                 used = false, revoked = false;
 	int                  found, rv = -1;
 
-	if ((c = sq_acquire(sq)) == NULL)
+	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
 	if (sq_begin(sq, c) == -1)
 		goto out;
@@ -665,7 +684,7 @@ sq_family_revoke(struct store *st, const char *family, int64_t now)
 	struct sq_conn      *c;
 	int                  rv = 0;
 
-	if ((c = sq_acquire(sq)) == NULL)
+	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
 	if (sq_family_keep(c, family, now + st->family_ttl, true) !=
 	    SQLITE_DONE) {
@@ -685,7 +704,7 @@ sq_refresh_revoke(struct store *st, const unsigned char *hash, int64_t now)
 	bool                 used, revoked;
 	int                  found, rv = -1;
 
-	if ((c = sq_acquire(sq)) == NULL)
+	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
 	if (sq_begin(sq, c) == -1)
 		goto out;
@@ -741,7 +760,7 @@ sq_fail(struct store *st, const char *key, int64_t now, int64_t find_time,
 	sqlite3_stmt        *s;
 	int                  found, rv = -1;
 
-	if ((c = sq_acquire(sq)) == NULL)
+	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
 	sq_maybe_purge(sq, c, now, false);
 	if (sq_begin(sq, c) == -1)
@@ -800,7 +819,7 @@ sq_clear(struct store *st, const char *key)
 	struct sq_conn      *c;
 	int                  rv = -1;
 
-	if ((c = sq_acquire(sq)) == NULL)
+	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
 	if (sq_begin(sq, c) == -1)
 		goto out;
@@ -838,7 +857,7 @@ sq_ping(struct store *st)
 	struct sq_conn      *c;
 	int                  rc;
 
-	if ((c = sq_acquire(sq)) == NULL)
+	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
 	rc = sqlite3_step(c->stmt[SQ_PING]);
 	if (rc != SQLITE_ROW)
@@ -925,6 +944,14 @@ store_sqlite_open(const struct config *cfg, struct store *base,
 	sq->base = *base;
 	sq->base.ops = &sq_ops;
 	sq->path = xstrdup(path);
+	{
+		struct stat st;
+
+		if (stat(path, &st) == 0) {
+			sq->dev = st.st_dev;
+			sq->ino = st.st_ino;
+		}
+	}
 	pthread_mutex_init(&sq->lock, NULL);
 	pthread_cond_init(&sq->cond, NULL);
 	sq->idle = c;

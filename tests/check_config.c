@@ -109,7 +109,7 @@ static const struct key_case key_cases[] = {
 	{ "token", "algorithm", "HS512", "none", "must be one of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512" },
 	{ "token", "retired_key_files", "other.key", "other.key, nope.key", NULL },
 	{ "token", "ttl", "15m", "1w", "must be a duration: an integer with an optional unit s, m, h or d" },
-	{ "token", "issuer", "https://issuer", "", "must be a non-empty string without control characters" },
+	{ "token", "issuer", "https://issuer", "a\tb", "must be a non-empty string without control characters" },
 	{ "token", "audience", "a, b", "a,,b", "list has an empty item" },
 	{ "token", "accepted_issuers", "x, y", ",", "list has an empty item" },
 	{ "token", "accepted_audiences", "x", "x,", "list has an empty item" },
@@ -126,7 +126,7 @@ static const struct key_case key_cases[] = {
 	{ "auth", "require_known_user", "yes", "sometimes", "must be true/false, yes/no, on/off or 1/0" },
 	{ "cookie", "name", "__Secure-token", "a=b", "must be a cookie name (RFC 6265 token characters)" },
 	{ "cookie", "path", "/app", "app", "must be a path starting with '/' (no spaces, ';', ',', '?' or '#')" },
-	{ "cookie", "domain", "example.com", "", "must be a non-empty string without control characters" },
+	{ "cookie", "domain", "example.com", "a\x01b", "must be a non-empty string without control characters" },
 	{ "cookie", "secure", "true", "secure", "must be true/false, yes/no, on/off or 1/0" },
 	{ "cookie", "samesite", "strict", "Lax", "must be one of lax, strict, none" },
 	{ "login", "status", "200", "302", "must be an integer from 200 to 299" },
@@ -291,6 +291,23 @@ START_TEST(test_values_parsed)
 }
 END_TEST
 
+/* "key =" on an optional key is the same as leaving it out. */
+START_TEST(test_empty_optional_values)
+{
+	struct config *cfg = load_ok(MIN "issuer =\n[cookie]\ndomain =\n"
+	    "[server]\npublic_url =\n[store]\nurl =\n");
+
+	ck_assert_ptr_null(cfg->token.issuer);
+	ck_assert_ptr_null(cfg->cookie.domain);
+	ck_assert_ptr_null(cfg->server.public_url);
+	ck_assert_ptr_null(cfg->store.url);
+	config_free(cfg);
+	/* Keys with a default still need a value. */
+	expect_error(MIN "[cookie]\nname =\n",
+	    ":4: [cookie] name: must be a cookie name (RFC 6265 token characters)");
+}
+END_TEST
+
 START_TEST(test_durations)
 {
 	int64_t v;
@@ -393,6 +410,8 @@ START_TEST(test_cross_key_rules)
 	    ":5: [cookie] name: a __Host- cookie requires secure = true, path = / and no domain");
 	expect_error(MIN "[cookie]\nsecure = no\nname = __Secure-t\n",
 	    ":5: [cookie] name: a __Secure- cookie requires secure = true");
+	expect_error(MIN "[cookie]\nsecure = no\nname = __HOST-t\n",
+	    ":5: [cookie] name: a __Host- cookie requires secure = true, path = / and no domain");
 	expect_error(MIN "[cookie]\nsamesite = none\nsecure = off\n",
 	    ":4: [cookie] samesite: none requires secure = true");
 	expect_error(MIN "[store]\ndriver = redis\n",
@@ -655,6 +674,7 @@ config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values_parsed);
 	tcase_add_test(tc, test_durations);
+	tcase_add_test(tc, test_empty_optional_values);
 	tcase_add_test(tc, test_bools);
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_long_line);

@@ -1180,6 +1180,23 @@ START_TEST(test_revocation_survives_kill9)
 	req("GET", "/readyz", NULL, NULL, &r);
 	expect(&r, 200, NULL);
 	reply_free(&r);
+	/* The database removed under it: not ready, and a logout is 503. */
+	{
+		char cmd[1024];
+		char *t2 = login("alice", "alice-password");
+
+		snprintf(cmd, sizeof cmd, "rm -f %s/state.db %s/state.db-wal %s/state.db-shm",
+		    jg.dir, jg.dir, jg.dir);
+		ck_assert_int_eq(system(cmd), 0);
+		req("GET", "/readyz", NULL, NULL, &r);
+		expect(&r, 503, "{\"status_code\":503,\"detail\":\"Store unavailable\"}");
+		reply_free(&r);
+		h[0] = hdr("Authorization", bearer(t2));
+		req("POST", "/logout", h, NULL, &r);
+		expect(&r, 503, NULL);
+		reply_free(&r);
+		free(t2);
+	}
 	free(tok);
 }
 END_TEST
