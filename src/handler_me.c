@@ -117,6 +117,7 @@ handler_logout(struct request *req)
 		goto fail;
 	json_decref(fields);
 	http_reply_json(&req->res, 200, json_pack("{s:s}", "detail", "Logged out"));
+	http_set_header(&req->res, "Cache-Control", "no-store");
 	backend_get(ctx->cfg->auth.backend)->clear(&req->res, ctx->cfg);
 	return;
 fail:
