@@ -43,6 +43,12 @@ services_new(const struct config *cfg, struct services **out, char *err,
 }
 
 void
+services_drain(struct services *sv)
+{
+	hashpool_stop(sv->pool);
+}
+
+void
 services_free(struct services *sv)
 {
 	if (sv == NULL)

@@ -30,6 +30,8 @@ struct context {
 
 int  services_new(const struct config *cfg, struct services **out, char *err,
     size_t errlen);
+/* Finish the queued password checks (their connections are resumed). */
+void services_drain(struct services *sv);
 void services_free(struct services *sv);
 
 /* Takes ownership of cfg, also on failure. sv may be NULL (check). */

@@ -144,18 +144,28 @@ hashpool_pending(struct hashpool *pool)
 }
 
 void
-hashpool_free(struct hashpool *pool)
+hashpool_stop(struct hashpool *pool)
 {
 	unsigned i;
 
-	if (pool == NULL)
-		return;
 	pthread_mutex_lock(&pool->lock);
+	if (pool->stopping) {
+		pthread_mutex_unlock(&pool->lock);
+		return;
+	}
 	pool->stopping = true;
 	pthread_cond_broadcast(&pool->nonempty);
 	pthread_mutex_unlock(&pool->lock);
 	for (i = 0; i < pool->nthreads; i++)
 		pthread_join(pool->threads[i], NULL);
+}
+
+void
+hashpool_free(struct hashpool *pool)
+{
+	if (pool == NULL)
+		return;
+	hashpool_stop(pool);
 	free(pool->threads);
 	free(pool->ring);
 	pthread_cond_destroy(&pool->nonempty);

@@ -29,6 +29,13 @@ int  hashpool_submit(struct hashpool *pool, const char *hash,
 /* Jobs queued and running, for metrics. */
 unsigned hashpool_pending(struct hashpool *pool);
 
+/*
+ * Refuse new jobs (hashpool_submit() returns -1), run every job already
+ * queued (each done is called), join the threads. The pool stays
+ * allocated: submitting to it is safe until hashpool_free().
+ */
+void hashpool_stop(struct hashpool *pool);
+
 /* Runs every job already queued (each done is called), then joins. */
 void hashpool_free(struct hashpool *pool);
 

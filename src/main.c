@@ -387,6 +387,13 @@ out:
 	sd_notify(0, "READY=1");
 }
 
+/* Before libmicrohttpd stops: no password check may resume a dead connection. */
+static void
+serve_drain(void *arg)
+{
+	services_drain(arg);
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -435,7 +442,7 @@ cmd_serve(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	context_unref(cur);
-	server_stop(srv, GRACE_MS);
+	server_stop(srv, GRACE_MS, serve_drain, sv);
 	services_free(sv);
 	log_info("stopped");
 	return 0;

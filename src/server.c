@@ -569,7 +569,8 @@ fail:
 }
 
 void
-server_stop(struct server *srv, unsigned grace_ms)
+server_stop(struct server *srv, unsigned grace_ms, void (*drain)(void *arg),
+    void *arg)
 {
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	unsigned        waited = 0;
@@ -586,6 +587,8 @@ server_stop(struct server *srv, unsigned grace_ms)
 	if (waited >= grace_ms)
 		log_warn("stopping with %u requests still in flight",
 		    __atomic_load_n(&srv->inflight, __ATOMIC_ACQUIRE));
+	if (drain != NULL)
+		drain(arg);
 	MHD_stop_daemon(srv->daemon);
 	pthread_mutex_lock(&srv->wlock);
 	srv->stopping = true;

@@ -21,7 +21,11 @@ int  server_start(struct context *ctx, struct server **out, char *err,
     size_t errlen);
 /* Swap in a new context; requests in flight keep the old one. */
 void server_set_context(struct server *srv, struct context *ctx);
-/* Stop accepting, wait up to grace_ms for requests in flight, stop. */
-void server_stop(struct server *srv, unsigned grace_ms);
+/*
+ * Stop accepting, wait up to grace_ms for requests in flight, call
+ * drain(arg) (if not NULL) while connections can still be resumed, stop.
+ */
+void server_stop(struct server *srv, unsigned grace_ms,
+    void (*drain)(void *arg), void *arg);
 
 #endif

@@ -331,6 +331,29 @@ START_TEST(test_signal_storm)
 }
 END_TEST
 
+/* SIGTERM while logins are being hashed: they are answered, then exit 0. */
+START_TEST(test_sigterm_during_logins)
+{
+	char cmd[1024];
+	int  i;
+
+	ck_assert_int_eq(jg_start(&jg, "[token]\nsecret_file = secret.key\n"
+	    "[store]\ndriver = memory\n[oauth2]\nscopes = read, write\n"
+	    "[login]\nhash_workers = 1\nmax_retries = 1000\n"), 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(cmd, sizeof cmd, "curl -s -m 10 -o /dev/null -H "
+		    "'Content-Type: application/json' -d '{\"username\":\"alice\","
+		    "\"password\":\"wrong%d\"}' http://127.0.0.1:%d/login &",
+		    i, jg.port);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	usleep(150000);
+	ck_assert_int_eq(jg_stop(&jg), 0);
+	ck_assert(jg_file_contains(jg.log, "stopped"));
+	ck_assert(jg_file_contains(jg.log, "POST /login 401"));
+}
+END_TEST
+
 static Suite *
 service_suite(void)
 {
@@ -342,6 +365,7 @@ service_suite(void)
 	tcase_add_test(tc, test_key_rotation_jwks);
 	tcase_add_test(tc, test_reload_under_load);
 	tcase_add_test(tc, test_signal_storm);
+	tcase_add_test(tc, test_sigterm_during_logins);
 	suite_add_tcase(s, tc);
 	return s;
 }
