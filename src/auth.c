@@ -40,7 +40,9 @@ auth_has_scope(json_t *claims, const char *scope)
 	const char *s = json_string_value(json_object_get(claims, "scope"));
 	size_t      n = strlen(scope);
 
-	while (s != NULL && *s != '\0') {
+	if (s == NULL)
+		return false;
+	while (*s != '\0') {
 		size_t len = strcspn(s, " ");
 
 		if (len == n && strncmp(s, scope, n) == 0)
