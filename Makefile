@@ -3,7 +3,7 @@
 #   make run     install missing packages, build, serve conf/jwtgate.ini
 #   make check   install missing packages, build, run every test
 #
-# Everything else: make deps | build | install | sanitize | distcheck | format | clean
+# Everything else: make deps | build | install | sanitize | distcheck | format | lint | clean
 
 BUILD     ?= build
 CONFIG    ?= conf/jwtgate.ini
@@ -15,9 +15,10 @@ PACKAGES = build-essential autoconf automake pkg-config \
 	libmicrohttpd-dev libjwt-dev libssl-dev libjansson-dev libinih-dev \
 	libpcre2-dev libargon2-dev libcrypt-dev libsqlite3-dev libsystemd-dev \
 	libhiredis-dev check libcurl4-openssl-dev python3-jwt python3-cryptography python3-prometheus-client \
-	apache2-utils whois redis-server nginx-light systemd
+	apache2-utils whois redis-server nginx-light systemd \
+	cppcheck clang-format
 
-.PHONY: all deps build run check install sanitize distcheck format clean
+.PHONY: all deps build run check install sanitize distcheck format lint clean
 
 all: build
 
@@ -74,6 +75,11 @@ distcheck: build
 
 format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h bench/*.c
+
+# Static analysis; jansson's foreach macros are unknown to cppcheck.
+lint: $(BUILD)/Makefile
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		-I src -I $(BUILD) --std=c11 -D_GNU_SOURCE --suppress=unknownMacro src/*.c
 
 clean:
 	rm -rf $(BUILD) build-san
