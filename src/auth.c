@@ -65,7 +65,8 @@ auth_has_role(const struct auth_result *r, const char *role)
 		return strlist_contains(&r->user->roles, role);
 	roles = json_object_get(json_object_get(r->claims, "extras"), "roles");
 	json_array_foreach(roles, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), role) == 0)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), role) == 0)
 			return true;
 	return false;
 }
@@ -106,8 +107,8 @@ auth_check(struct request *req, const struct rule_decision *d,
 	if (!be->extract(req, ctx->cfg, &tok, &len))
 		return auth_deny(out, 401, be->missing_detail);
 	out->presented = true;
-	ts = token_verify(ctx->verifier, tok, len, clock_now_real(), &out->claims,
-	    &why);
+	ts = token_verify(ctx->verifier, tok, len, clock_now_real(),
+	    &out->claims, &why);
 	if (ts == TOKEN_ERROR) {
 		log_error("token verification failed: %s", why);
 		return auth_fail(out, 500, "Internal Server Error");
@@ -146,9 +147,10 @@ auth_reply(struct request *req, const struct auth_result *r)
 {
 	http_reply_error(&req->res, r->status, r->detail);
 	if (r->status == 401)
-		http_set_header(&req->res, "WWW-Authenticate", r->presented ?
-		    "Bearer realm=\"jwtgate\", error=\"invalid_token\"" :
-		    "Bearer realm=\"jwtgate\"");
+		http_set_header(&req->res, "WWW-Authenticate",
+		    r->presented
+		        ? "Bearer realm=\"jwtgate\", error=\"invalid_token\""
+		        : "Bearer realm=\"jwtgate\"");
 }
 
 void

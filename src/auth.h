@@ -22,15 +22,15 @@ enum auth_outcome {
 };
 
 struct auth_result {
-	unsigned           status;    /* 401 or 403 when denied, 5xx when failed */
+	unsigned           status; /* 401 or 403 when denied, 5xx when failed */
 	const char        *detail;
 	bool               presented; /* a token was found */
 	json_t            *claims;    /* the verified payload (allowed) */
 	const struct user *user;      /* from the user file, or NULL */
 };
 
-enum auth_outcome auth_check(struct request *req,
-    const struct rule_decision *d, struct auth_result *out);
+enum auth_outcome auth_check(struct request *req, const struct rule_decision *d,
+    struct auth_result *out);
 /* Write the 401/403/5xx answer of a refused result. */
 void auth_reply(struct request *req, const struct auth_result *r);
 void auth_result_free(struct auth_result *r);

@@ -44,9 +44,9 @@ long
 b64url_decode(const char *in, size_t len, unsigned char *out)
 {
 	const unsigned char *p = (const unsigned char *)in;
-	size_t i, o = 0, full = len / 4 * 4, rest = len % 4;
-	uint32_t acc;
-	uint8_t v[4];
+	size_t               i, o = 0, full = len / 4 * 4, rest = len % 4;
+	uint32_t             acc;
+	uint8_t              v[4];
 
 	if (rest == 1)
 		return -1;
@@ -86,7 +86,7 @@ b64url_decode(const char *in, size_t len, unsigned char *out)
 size_t
 b64url_encode(const unsigned char *in, size_t len, char *out)
 {
-	size_t i, o = 0;
+	size_t   i, o = 0;
 	uint32_t acc;
 
 	for (i = 0; i + 3 <= len; i += 3) {

@@ -71,7 +71,8 @@ static int
 backend_header_extract(const struct request *req, const struct config *cfg,
     const char **tok, size_t *len)
 {
-	return backend_bearer(http_header(req, cfg->auth.auth_header), tok, len);
+	return backend_bearer(http_header(req, cfg->auth.auth_header), tok,
+	    len);
 }
 
 static int
@@ -84,7 +85,7 @@ backend_cookie_extract(const struct request *req, const struct config *cfg,
 	if (backend_header_extract(req, cfg, tok, len))
 		return 1;
 	if (!backend_cookie_value(http_header(req, "Cookie"), cfg->cookie.name,
-	    &v, &l))
+	        &v, &l))
 		return 0;
 	/* The legacy "Bearer <jwt>" value: the text after the last space. */
 	for (i = l; i > 0; i--) {
@@ -114,15 +115,16 @@ backend_header_deliver(struct response *res, const struct config *cfg,
 char *
 backend_set_cookie(const struct config *cfg, const char *jwt, int64_t max_age)
 {
-	static const char *const samesite[] = { "Lax", "Strict", "None" };
-	char *c, *domain = NULL;
+	static const char *const samesite[] = {"Lax", "Strict", "None"};
+	char                    *c, *domain = NULL;
 
 	if (cfg->cookie.domain != NULL)
 		xasprintf(&domain, "Domain=%s; ", cfg->cookie.domain);
 	xasprintf(&c, "%s=%s; %sHttpOnly; Max-Age=%lld; Path=%s; SameSite=%s%s",
 	    cfg->cookie.name, jwt, domain != NULL ? domain : "",
 	    (long long)max_age, cfg->cookie.path,
-	    samesite[cfg->cookie.samesite], cfg->cookie.secure ? "; Secure" : "");
+	    samesite[cfg->cookie.samesite],
+	    cfg->cookie.secure ? "; Secure" : "");
 	free(domain);
 	return c;
 }
@@ -181,23 +183,23 @@ backend_oauth2_openapi(const struct config *cfg)
 		json_object_set_new(scopes, cfg->oauth2.scopes.v[i],
 		    json_string(cfg->oauth2.scopes.v[i]));
 	return json_pack("{s:s, s:s, s:{s:{s:s, s:o}}}", "type", "oauth2",
-	    "description", "OAuth2 password bearer authentication and authorization.",
-	    "flows", "password", "tokenUrl", cfg->oauth2.token_url, "scopes",
-	    scopes);
+	    "description",
+	    "OAuth2 password bearer authentication and authorization.", "flows",
+	    "password", "tokenUrl", cfg->oauth2.token_url, "scopes", scopes);
 }
 
 static const struct backend backends[] = {
-	[BACKEND_JWT] = { "jwt", "No JWT token found in request header",
-	    backend_header_extract, backend_header_deliver, backend_header_clear,
-	    backend_header_openapi },
-	[BACKEND_JWT_COOKIE] = { "jwt_cookie",
-	    "No JWT token found in request header or cookies",
-	    backend_cookie_extract, backend_cookie_deliver, backend_cookie_clear,
-	    backend_cookie_openapi },
-	[BACKEND_OAUTH2] = { "oauth2_password_bearer",
-	    "No JWT token found in request header or cookies",
-	    backend_cookie_extract, backend_cookie_deliver, backend_cookie_clear,
-	    backend_oauth2_openapi },
+    [BACKEND_JWT] = {"jwt", "No JWT token found in request header",
+        backend_header_extract, backend_header_deliver, backend_header_clear,
+        backend_header_openapi},
+    [BACKEND_JWT_COOKIE] = {"jwt_cookie",
+        "No JWT token found in request header or cookies",
+        backend_cookie_extract, backend_cookie_deliver, backend_cookie_clear,
+        backend_cookie_openapi},
+    [BACKEND_OAUTH2] = {"oauth2_password_bearer",
+        "No JWT token found in request header or cookies",
+        backend_cookie_extract, backend_cookie_deliver, backend_cookie_clear,
+        backend_oauth2_openapi},
 };
 
 const struct backend *

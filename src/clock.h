@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-int64_t clock_now(void);       /* wall clock, seconds since the epoch */
-double  clock_now_real(void);  /* wall clock with fractions */
+int64_t  clock_now(void);      /* wall clock, seconds since the epoch */
+double   clock_now_real(void); /* wall clock with fractions */
 uint64_t clock_mono_us(void);  /* monotonic, microseconds */
 
 #endif

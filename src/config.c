@@ -34,25 +34,25 @@
 #define CONFIG_FILE_MAX    1048576 /* a configuration is not a megabyte */
 
 enum ctype {
-	CT_STR,      /* any non-empty string */
-	CT_URL,      /* http(s)://host[:port][/path], no trailing slash kept */
+	CT_STR, /* any non-empty string */
+	CT_URL, /* http(s)://host[:port][/path], no trailing slash kept */
 	CT_BOOL,
 	CT_UINT,
 	CT_DURATION, /* seconds */
 	CT_LIST,
 	CT_ENUM,
-	CT_PATH,     /* a readable file, made absolute */
+	CT_PATH, /* a readable file, made absolute */
 	CT_PATHLIST,
-	CT_DBPATH,   /* a file whose directory exists, made absolute */
+	CT_DBPATH, /* a file whose directory exists, made absolute */
 	CT_LISTEN,
 	CT_CIDRS,
-	CT_PATTERN,  /* repeatable PCRE2 pattern */
+	CT_PATTERN, /* repeatable PCRE2 pattern */
 	CT_METHODS,
-	CT_HEADER,   /* an HTTP header field name */
-	CT_COOKIE,   /* a cookie name */
+	CT_HEADER, /* an HTTP header field name */
+	CT_COOKIE, /* a cookie name */
 	CT_ALG,
-	CT_STATUS,   /* a 2xx status */
-	CT_SCOPES,   /* list of scope tokens */
+	CT_STATUS, /* a 2xx status */
+	CT_SCOPES, /* list of scope tokens */
 	CT_STORE_URL,
 	CT_ROUTE_PATH, /* cookie path or token_url: starts with '/' */
 };
@@ -66,102 +66,141 @@ struct ckey {
 	const char        *name;
 	enum ctype         type;
 	size_t             off;
-	const char        *def; /* NULL: no default (unset) */
+	const char        *def;   /* NULL: no default (unset) */
 	const char *const *names; /* CT_ENUM: values, index = enum value */
 	long long          min, max;
 	unsigned           flags;
 };
 
-static const char *const enum_log_level[] = { "debug", "info", "warning",
-	"error", NULL };
-static const char *const enum_log_format[] = { "text", "json", NULL };
-static const char *const enum_backend[] = { "jwt", "jwt_cookie",
-	"oauth2_password_bearer", NULL };
-static const char *const enum_samesite[] = { "lax", "strict", "none", NULL };
-static const char *const enum_login_body[] = { "default", "null", "token",
-	"oauth2", "user", NULL };
-static const char *const enum_users_format[] = { "ini", "htpasswd", NULL };
-static const char *const enum_store[] = { "sqlite", "memory", "redis", NULL };
-static const char *const enum_alg[] = { "HS256", "HS384", "HS512", "RS256",
-	"RS384", "RS512", "ES256", "ES384", "ES512", NULL };
+static const char *const enum_log_level[] = {"debug", "info", "warning",
+    "error", NULL};
+static const char *const enum_log_format[] = {"text", "json", NULL};
+static const char *const enum_backend[] = {"jwt", "jwt_cookie",
+    "oauth2_password_bearer", NULL};
+static const char *const enum_samesite[] = {"lax", "strict", "none", NULL};
+static const char *const enum_login_body[] = {"default", "null", "token",
+    "oauth2", "user", NULL};
+static const char *const enum_users_format[] = {"ini", "htpasswd", NULL};
+static const char *const enum_store[] = {"sqlite", "memory", "redis", NULL};
+static const char *const enum_alg[] = {"HS256", "HS384", "HS512", "RS256",
+    "RS384", "RS512", "ES256", "ES384", "ES512", NULL};
 
-#define C(field)  offsetof(struct config, field)
-#define R(field)  offsetof(struct route, field)
-#define DAY       86400LL
-#define YEARS10   (3650LL * DAY)
+#define C(field) offsetof(struct config, field)
+#define R(field) offsetof(struct route, field)
+#define DAY      86400LL
+#define YEARS10  (3650LL * DAY)
 
 static const struct ckey config_schema[] = {
-	{ "server", "public_url", CT_URL, C(server.public_url), NULL, NULL, 0, 0, 0 },
-	{ "server", "listen", CT_LISTEN, C(server.listen), "127.0.0.1:8080", NULL, 0, 0, 0 },
-	{ "server", "threads", CT_UINT, C(server.threads), "0", NULL, 0, 256, 0 },
-	{ "server", "max_connections", CT_UINT, C(server.max_connections), "1024", NULL, 1, 1000000, 0 },
-	{ "server", "max_connections_per_ip", CT_UINT, C(server.max_connections_per_ip), "0", NULL, 0, 1000000, 0 },
-	{ "server", "connection_timeout", CT_DURATION, C(server.connection_timeout), "30s", NULL, 1, 3600, 0 },
-	{ "server", "max_body_bytes", CT_UINT, C(server.max_body_bytes), "16384", NULL, 256, 16777216, CK_SIZE },
-	{ "server", "trusted_proxies", CT_CIDRS, C(server.trusted_proxies), "127.0.0.1, ::1", NULL, 0, 0, 0 },
-	{ "server", "log_level", CT_ENUM, C(server.log_level), "info", enum_log_level, 0, 0, 0 },
-	{ "server", "log_format", CT_ENUM, C(server.log_format), "text", enum_log_format, 0, 0, 0 },
-	{ "server", "access_log", CT_BOOL, C(server.access_log), "true", NULL, 0, 0, 0 },
+    {"server", "public_url", CT_URL, C(server.public_url), NULL, NULL, 0, 0, 0},
+    {"server", "listen", CT_LISTEN, C(server.listen), "127.0.0.1:8080", NULL, 0,
+        0, 0},
+    {"server", "threads", CT_UINT, C(server.threads), "0", NULL, 0, 256, 0},
+    {"server", "max_connections", CT_UINT, C(server.max_connections), "1024",
+        NULL, 1, 1000000, 0},
+    {"server", "max_connections_per_ip", CT_UINT,
+        C(server.max_connections_per_ip), "0", NULL, 0, 1000000, 0},
+    {"server", "connection_timeout", CT_DURATION, C(server.connection_timeout),
+        "30s", NULL, 1, 3600, 0},
+    {"server", "max_body_bytes", CT_UINT, C(server.max_body_bytes), "16384",
+        NULL, 256, 16777216, CK_SIZE},
+    {"server", "trusted_proxies", CT_CIDRS, C(server.trusted_proxies),
+        "127.0.0.1, ::1", NULL, 0, 0, 0},
+    {"server", "log_level", CT_ENUM, C(server.log_level), "info",
+        enum_log_level, 0, 0, 0},
+    {"server", "log_format", CT_ENUM, C(server.log_format), "text",
+        enum_log_format, 0, 0, 0},
+    {"server", "access_log", CT_BOOL, C(server.access_log), "true", NULL, 0, 0,
+        0},
 
-	{ "token", "algorithm", CT_ALG, C(token.algorithm), "HS256", enum_alg, 0, 0, 0 },
-	{ "token", "secret_file", CT_PATH, C(token.secret_file), NULL, NULL, 0, 0, 0 },
-	{ "token", "private_key_file", CT_PATH, C(token.private_key_file), NULL, NULL, 0, 0, 0 },
-	{ "token", "retired_key_files", CT_PATHLIST, C(token.retired_key_files), NULL, NULL, 0, 0, 0 },
-	{ "token", "ttl", CT_DURATION, C(token.ttl), "1d", NULL, 1, YEARS10, 0 },
-	{ "token", "issuer", CT_STR, C(token.issuer), NULL, NULL, 0, 0, 0 },
-	{ "token", "audience", CT_LIST, C(token.audience), NULL, NULL, 0, 0, 0 },
-	{ "token", "accepted_issuers", CT_LIST, C(token.accepted_issuers), NULL, NULL, 0, 0, 0 },
-	{ "token", "accepted_audiences", CT_LIST, C(token.accepted_audiences), NULL, NULL, 0, 0, 0 },
-	{ "token", "strict_audience", CT_BOOL, C(token.strict_audience), "false", NULL, 0, 0, 0 },
-	{ "token", "require_claims", CT_LIST, C(token.require_claims), NULL, NULL, 0, 0, 0 },
-	{ "token", "verify_expiry", CT_BOOL, C(token.verify_expiry), "true", NULL, 0, 0, 0 },
-	{ "token", "verify_not_before", CT_BOOL, C(token.verify_not_before), "true", NULL, 0, 0, 0 },
-	{ "token", "leeway", CT_DURATION, C(token.leeway), "0", NULL, 0, DAY, 0 },
-	{ "token", "max_token_bytes", CT_UINT, C(token.max_token_bytes), "8192", NULL, 256, 65536, CK_SIZE },
+    {"token", "algorithm", CT_ALG, C(token.algorithm), "HS256", enum_alg, 0, 0,
+        0},
+    {"token", "secret_file", CT_PATH, C(token.secret_file), NULL, NULL, 0, 0,
+        0},
+    {"token", "private_key_file", CT_PATH, C(token.private_key_file), NULL,
+        NULL, 0, 0, 0},
+    {"token", "retired_key_files", CT_PATHLIST, C(token.retired_key_files),
+        NULL, NULL, 0, 0, 0},
+    {"token", "ttl", CT_DURATION, C(token.ttl), "1d", NULL, 1, YEARS10, 0},
+    {"token", "issuer", CT_STR, C(token.issuer), NULL, NULL, 0, 0, 0},
+    {"token", "audience", CT_LIST, C(token.audience), NULL, NULL, 0, 0, 0},
+    {"token", "accepted_issuers", CT_LIST, C(token.accepted_issuers), NULL,
+        NULL, 0, 0, 0},
+    {"token", "accepted_audiences", CT_LIST, C(token.accepted_audiences), NULL,
+        NULL, 0, 0, 0},
+    {"token", "strict_audience", CT_BOOL, C(token.strict_audience), "false",
+        NULL, 0, 0, 0},
+    {"token", "require_claims", CT_LIST, C(token.require_claims), NULL, NULL, 0,
+        0, 0},
+    {"token", "verify_expiry", CT_BOOL, C(token.verify_expiry), "true", NULL, 0,
+        0, 0},
+    {"token", "verify_not_before", CT_BOOL, C(token.verify_not_before), "true",
+        NULL, 0, 0, 0},
+    {"token", "leeway", CT_DURATION, C(token.leeway), "0", NULL, 0, DAY, 0},
+    {"token", "max_token_bytes", CT_UINT, C(token.max_token_bytes), "8192",
+        NULL, 256, 65536, CK_SIZE},
 
-	{ "auth", "backend", CT_ENUM, C(auth.backend), "jwt", enum_backend, 0, 0, 0 },
-	{ "auth", "auth_header", CT_HEADER, C(auth.auth_header), "Authorization", NULL, 0, 0, 0 },
-	{ "auth", "exclude", CT_PATTERN, C(auth.exclude), NULL, NULL, 0, 0, CK_REPEATABLE },
-	{ "auth", "exclude_methods", CT_METHODS, C(auth.exclude_methods), "OPTIONS", NULL, 0, 0, 0 },
-	{ "auth", "require_known_user", CT_BOOL, C(auth.require_known_user), "true", NULL, 0, 0, 0 },
+    {"auth", "backend", CT_ENUM, C(auth.backend), "jwt", enum_backend, 0, 0, 0},
+    {"auth", "auth_header", CT_HEADER, C(auth.auth_header), "Authorization",
+        NULL, 0, 0, 0},
+    {"auth", "exclude", CT_PATTERN, C(auth.exclude), NULL, NULL, 0, 0,
+        CK_REPEATABLE},
+    {"auth", "exclude_methods", CT_METHODS, C(auth.exclude_methods), "OPTIONS",
+        NULL, 0, 0, 0},
+    {"auth", "require_known_user", CT_BOOL, C(auth.require_known_user), "true",
+        NULL, 0, 0, 0},
 
-	{ "cookie", "name", CT_COOKIE, C(cookie.name), "token", NULL, 0, 0, 0 },
-	{ "cookie", "path", CT_ROUTE_PATH, C(cookie.path), "/", NULL, 0, 0, 0 },
-	{ "cookie", "domain", CT_STR, C(cookie.domain), NULL, NULL, 0, 0, 0 },
-	{ "cookie", "secure", CT_BOOL, C(cookie.secure), "true", NULL, 0, 0, 0 },
-	{ "cookie", "samesite", CT_ENUM, C(cookie.samesite), "lax", enum_samesite, 0, 0, 0 },
+    {"cookie", "name", CT_COOKIE, C(cookie.name), "token", NULL, 0, 0, 0},
+    {"cookie", "path", CT_ROUTE_PATH, C(cookie.path), "/", NULL, 0, 0, 0},
+    {"cookie", "domain", CT_STR, C(cookie.domain), NULL, NULL, 0, 0, 0},
+    {"cookie", "secure", CT_BOOL, C(cookie.secure), "true", NULL, 0, 0, 0},
+    {"cookie", "samesite", CT_ENUM, C(cookie.samesite), "lax", enum_samesite, 0,
+        0, 0},
 
-	{ "login", "status", CT_STATUS, C(login.status), "201", NULL, 200, 299, 0 },
-	{ "login", "response_body", CT_ENUM, C(login.response_body), "default", enum_login_body, 0, 0, 0 },
-	{ "login", "max_retries", CT_UINT, C(login.max_retries), "5", NULL, 1, 1000000, 0 },
-	{ "login", "find_time", CT_DURATION, C(login.find_time), "2m", NULL, 1, 30 * DAY, 0 },
-	{ "login", "ban_time", CT_DURATION, C(login.ban_time), "5m", NULL, 1, 30 * DAY, 0 },
-	{ "login", "hash_workers", CT_UINT, C(login.hash_workers), "0", NULL, 0, 256, 0 },
+    {"login", "status", CT_STATUS, C(login.status), "201", NULL, 200, 299, 0},
+    {"login", "response_body", CT_ENUM, C(login.response_body), "default",
+        enum_login_body, 0, 0, 0},
+    {"login", "max_retries", CT_UINT, C(login.max_retries), "5", NULL, 1,
+        1000000, 0},
+    {"login", "find_time", CT_DURATION, C(login.find_time), "2m", NULL, 1,
+        30 * DAY, 0},
+    {"login", "ban_time", CT_DURATION, C(login.ban_time), "5m", NULL, 1,
+        30 * DAY, 0},
+    {"login", "hash_workers", CT_UINT, C(login.hash_workers), "0", NULL, 0, 256,
+        0},
 
-	{ "oauth2", "token_url", CT_ROUTE_PATH, C(oauth2.token_url), "/token", NULL, 0, 0, 0 },
-	{ "oauth2", "scopes", CT_SCOPES, C(oauth2.scopes), NULL, NULL, 0, 0, 0 },
-	{ "oauth2", "password_grant", CT_BOOL, C(oauth2.password_grant), "true", NULL, 0, 0, 0 },
-	{ "oauth2", "refresh_tokens", CT_BOOL, C(oauth2.refresh_tokens), "true", NULL, 0, 0, 0 },
-	{ "oauth2", "refresh_ttl", CT_DURATION, C(oauth2.refresh_ttl), "30d", NULL, 1, YEARS10, 0 },
+    {"oauth2", "token_url", CT_ROUTE_PATH, C(oauth2.token_url), "/token", NULL,
+        0, 0, 0},
+    {"oauth2", "scopes", CT_SCOPES, C(oauth2.scopes), NULL, NULL, 0, 0, 0},
+    {"oauth2", "password_grant", CT_BOOL, C(oauth2.password_grant), "true",
+        NULL, 0, 0, 0},
+    {"oauth2", "refresh_tokens", CT_BOOL, C(oauth2.refresh_tokens), "true",
+        NULL, 0, 0, 0},
+    {"oauth2", "refresh_ttl", CT_DURATION, C(oauth2.refresh_ttl), "30d", NULL,
+        1, YEARS10, 0},
 
-	{ "users", "file", CT_PATH, C(users.file), "users.ini", NULL, 0, 0, 0 },
-	{ "users", "format", CT_ENUM, C(users.format), "ini", enum_users_format, 0, 0, 0 },
+    {"users", "file", CT_PATH, C(users.file), "users.ini", NULL, 0, 0, 0},
+    {"users", "format", CT_ENUM, C(users.format), "ini", enum_users_format, 0,
+        0, 0},
 
-	{ "store", "driver", CT_ENUM, C(store.driver), "sqlite", enum_store, 0, 0, 0 },
-	{ "store", "path", CT_DBPATH, C(store.path), "jwtgate.db", NULL, 0, 0, 0 },
-	{ "store", "url", CT_STORE_URL, C(store.url), NULL, NULL, 0, 0, 0 },
+    {"store", "driver", CT_ENUM, C(store.driver), "sqlite", enum_store, 0, 0,
+        0},
+    {"store", "path", CT_DBPATH, C(store.path), "jwtgate.db", NULL, 0, 0, 0},
+    {"store", "url", CT_STORE_URL, C(store.url), NULL, NULL, 0, 0, 0},
 
-	{ "route", "backend", CT_ENUM, R(backend), NULL, enum_backend, 0, 0, CK_ROUTE },
-	{ "route", "public", CT_BOOL, R(public), "false", NULL, 0, 0, CK_ROUTE },
-	{ "route", "methods", CT_METHODS, R(methods), NULL, NULL, 0, 0, CK_ROUTE },
-	{ "route", "require_roles", CT_LIST, R(require_roles), NULL, NULL, 0, 0, CK_ROUTE },
-	{ "route", "require_scopes", CT_SCOPES, R(require_scopes), NULL, NULL, 0, 0, CK_ROUTE },
+    {"route", "backend", CT_ENUM, R(backend), NULL, enum_backend, 0, 0,
+        CK_ROUTE},
+    {"route", "public", CT_BOOL, R(public), "false", NULL, 0, 0, CK_ROUTE},
+    {"route", "methods", CT_METHODS, R(methods), NULL, NULL, 0, 0, CK_ROUTE},
+    {"route", "require_roles", CT_LIST, R(require_roles), NULL, NULL, 0, 0,
+        CK_ROUTE},
+    {"route", "require_scopes", CT_SCOPES, R(require_scopes), NULL, NULL, 0, 0,
+        CK_ROUTE},
 };
 
 #define NSCHEMA (sizeof config_schema / sizeof config_schema[0])
 
-static const char *const config_sections[] = { "server", "token", "auth",
-	"cookie", "login", "oauth2", "users", "store", NULL };
+static const char *const config_sections[] = {"server", "token", "auth",
+    "cookie", "login", "oauth2", "users", "store", NULL};
 
 /* State of one load. */
 struct loader {
@@ -172,18 +211,17 @@ struct loader {
 	bool                  seen_section[8];
 	int                   section_line[8];
 	struct route         *route; /* the [route] being read, or NULL */
-	bool                  bad_section; /* keys of an unknown section: skip */
-	char                  section_name[CONFIG_SECTION_MAX + 1];
-	size_t                bytes;       /* read so far */
-	bool                  too_big;
+	bool   bad_section;          /* keys of an unknown section: skip */
+	char   section_name[CONFIG_SECTION_MAX + 1];
+	size_t bytes; /* read so far */
+	bool   too_big;
 	/* Which keys were given, and where. Routes keep their own marks. */
-	int                   key_line[NSCHEMA];
-	int                 **route_key_line; /* per route, NSCHEMA ints */
+	int   key_line[NSCHEMA];
+	int **route_key_line; /* per route, NSCHEMA ints */
 };
 
-static void
-config_error(struct config_errors *errs, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void config_error(struct config_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 config_error(struct config_errors *errs, const char *fmt, ...)
@@ -205,9 +243,9 @@ config_error(struct config_errors *errs, const char *fmt, ...)
 int
 config_parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-	size_t i;
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	size_t                   i;
 
 	for (i = 0; i < 4; i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
@@ -225,7 +263,7 @@ config_parse_bool(const char *s, bool *out)
 int
 config_parse_duration(const char *s, int64_t *out)
 {
-	long long v = 0, mult = 1;
+	long long   v = 0, mult = 1;
 	const char *p = s;
 
 	if (!isdigit((unsigned char)*p))
@@ -236,21 +274,12 @@ config_parse_duration(const char *s, int64_t *out)
 		v = v * 10 + (*p - '0');
 	}
 	switch (*p) {
-	case '\0':
-		break;
-	case 's':
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = 86400;
-		break;
-	default:
-		return -1;
+	case '\0': break;
+	case 's': break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	default: return -1;
 	}
 	if (*p != '\0' && p[1] != '\0')
 		return -1;
@@ -380,7 +409,8 @@ config_check_file(const char *abs, char *why, size_t len)
 	struct stat st;
 
 	if (access(abs, R_OK) == -1) {
-		snprintf(why, len, "cannot read %.300s: %s", abs, strerror(errno));
+		snprintf(why, len, "cannot read %.300s: %s", abs,
+		    strerror(errno));
 		return -1;
 	}
 	if (stat(abs, &st) == -1 || !S_ISREG(st.st_mode)) {
@@ -405,16 +435,17 @@ config_abspath(const struct config *cfg, const char *p)
 static int
 config_parse_listen(const char *s, struct listen_addr *la, const char **why)
 {
-	const char *host, *port, *end;
-	size_t      hlen;
-	char       *ep;
-	long        p;
+	const char   *host, *port, *end;
+	size_t        hlen;
+	char         *ep;
+	long          p;
 	unsigned char buf[16];
 
 	memset(la, 0, sizeof *la);
 	if (strncmp(s, "unix:", 5) == 0) {
 		if (s[5] != '/' || strlen(s + 5) >= sizeof la->path) {
-			*why = "unix: needs an absolute path shorter than 108 bytes";
+			*why =
+			    "unix: needs an absolute path shorter than 108 bytes";
 			return -1;
 		}
 		la->family = AF_UNIX;
@@ -425,10 +456,12 @@ config_parse_listen(const char *s, struct listen_addr *la, const char **why)
 			int         ok;
 
 			*strrchr(dir, '/') = '\0';
-			ok = stat(dir[0] ? dir : "/", &st) == 0 && S_ISDIR(st.st_mode);
+			ok = stat(dir[0] ? dir : "/", &st) == 0 &&
+			    S_ISDIR(st.st_mode);
 			free(dir);
 			if (!ok || la->path[strlen(la->path) - 1] == '/') {
-				*why = "unix: the socket's directory must exist and the path name a file";
+				*why =
+				    "unix: the socket's directory must exist and the path name a file";
 				return -1;
 			}
 		}
@@ -465,8 +498,9 @@ config_parse_listen(const char *s, struct listen_addr *la, const char **why)
 		strcpy(la->host, "127.0.0.1");
 	if (inet_pton(la->family, la->host, buf) != 1 ||
 	    (la->family == AF_INET6 && strchr(la->host, '.') != NULL)) {
-		*why = la->family == AF_INET6 ? "not an IPv6 address" :
-		    "HOST must be an IPv4 address or localhost (IPv6: [addr]:port)";
+		*why = la->family == AF_INET6
+		    ? "not an IPv6 address"
+		    : "HOST must be an IPv4 address or localhost (IPv6: [addr]:port)";
 		return -1;
 	}
 	errno = 0;
@@ -561,8 +595,9 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 	char          *ep;
 
 	/* "key =" for an optional key without a default: unset, as omitted. */
-	if (*value == '\0' && k->def == NULL && (k->type == CT_STR ||
-	    k->type == CT_URL || k->type == CT_STORE_URL)) {
+	if (*value == '\0' && k->def == NULL &&
+	    (k->type == CT_STR || k->type == CT_URL ||
+	        k->type == CT_STORE_URL)) {
 		free(*(char **)dst);
 		*(char **)dst = NULL;
 		return 0;
@@ -570,7 +605,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 	switch (k->type) {
 	case CT_STR:
 		if (*value == '\0' || config_has_ctl(value)) {
-			*why = "must be a non-empty string without control characters";
+			*why =
+			    "must be a non-empty string without control characters";
 			return -1;
 		}
 		*(char **)dst = xstrdup(value);
@@ -580,7 +616,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 		size_t n;
 
 		if (!config_valid_url(value)) {
-			*why = "must be an http:// or https:// URL without query or fragment";
+			*why =
+			    "must be an http:// or https:// URL without query or fragment";
 			return -1;
 		}
 		u = xstrdup(value);
@@ -600,10 +637,11 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 	case CT_STATUS:
 		errno = 0;
 		v = strtoll(value, &ep, 10);
-		if (!isdigit((unsigned char)*value) || *ep != '\0' || errno != 0 ||
-		    v < k->min || v > k->max) {
-			snprintf(whybuf, whylen, "must be an integer from %lld to %lld",
-			    k->min, k->max);
+		if (!isdigit((unsigned char)*value) || *ep != '\0' ||
+		    errno != 0 || v < k->min || v > k->max) {
+			snprintf(whybuf, whylen,
+			    "must be an integer from %lld to %lld", k->min,
+			    k->max);
 			*why = whybuf;
 			return -1;
 		}
@@ -616,7 +654,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 		int64_t d;
 
 		if (config_parse_duration(value, &d) == -1) {
-			*why = "must be a duration: an integer with an optional unit s, m, h or d";
+			*why =
+			    "must be a duration: an integer with an optional unit s, m, h or d";
 			return -1;
 		}
 		if (d < k->min || d > k->max) {
@@ -638,11 +677,13 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 			}
 		}
 		{
-			size_t off = (size_t)snprintf(whybuf, whylen, "must be one of");
+			size_t off =
+			    (size_t)snprintf(whybuf, whylen, "must be one of");
 
 			for (i = 0; k->names[i] != NULL && off < whylen; i++)
-				off += (size_t)snprintf(whybuf + off, whylen - off,
-				    "%s %s", i ? "," : "", k->names[i]);
+				off +=
+				    (size_t)snprintf(whybuf + off, whylen - off,
+				        "%s %s", i ? "," : "", k->names[i]);
 		}
 		*why = whybuf;
 		return -1;
@@ -661,11 +702,13 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 				bad = "not an HTTP method";
 			else if (k->type == CT_SCOPES &&
 			    strpbrk(l.v[i], " \"\\") != NULL)
-				bad = "scope names cannot contain spaces, quotes or backslashes";
+				bad =
+				    "scope names cannot contain spaces, quotes or backslashes";
 			else if (config_has_ctl(l.v[i]))
 				bad = "control characters are not allowed";
 			if (bad != NULL) {
-				snprintf(whybuf, whylen, "'%.64s': %s", l.v[i], bad);
+				snprintf(whybuf, whylen, "'%.64s': %s", l.v[i],
+				    bad);
 				*why = whybuf;
 				strlist_free(&l);
 				return -1;
@@ -679,7 +722,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 			if (k->type == CT_PATHLIST) {
 				char *abs = config_abspath(cfg, l.v[i]);
 
-				if (config_check_file(abs, whybuf, whylen) == -1) {
+				if (config_check_file(abs, whybuf, whylen) ==
+				    -1) {
 					*why = whybuf;
 					free(abs);
 					strlist_free(&l);
@@ -723,7 +767,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 		*slash = '\0';
 		rc = stat(abs[0] ? abs : "/", &st);
 		if (rc == -1 || !S_ISDIR(st.st_mode)) {
-			snprintf(whybuf, whylen, "directory %.300s does not exist",
+			snprintf(whybuf, whylen,
+			    "directory %.300s does not exist",
 			    abs[0] ? abs : "/");
 			*why = whybuf;
 			free(abs);
@@ -731,7 +776,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 		}
 		*slash = '/';
 		if (stat(abs, &st) == 0 && !S_ISREG(st.st_mode)) {
-			snprintf(whybuf, whylen, "%.300s exists and is not a file", abs);
+			snprintf(whybuf, whylen,
+			    "%.300s exists and is not a file", abs);
 			*why = whybuf;
 			free(abs);
 			return -1;
@@ -741,7 +787,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 		return 0;
 	}
 	case CT_LISTEN:
-		return config_parse_listen(value, (struct listen_addr *)dst, why);
+		return config_parse_listen(value, (struct listen_addr *)dst,
+		    why);
 	case CT_CIDRS: {
 		struct cidr *c;
 
@@ -753,7 +800,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 		for (i = 0; i < l.n; i++) {
 			if (config_parse_cidr(l.v[i], &c[i]) == -1) {
 				snprintf(whybuf, whylen,
-				    "'%.64s' is not an address or CIDR block", l.v[i]);
+				    "'%.64s' is not an address or CIDR block",
+				    l.v[i]);
 				*why = whybuf;
 				free(c);
 				strlist_free(&l);
@@ -790,7 +838,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 		return 0;
 	case CT_COOKIE:
 		if (!config_is_token(value)) {
-			*why = "must be a cookie name (RFC 6265 token characters)";
+			*why =
+			    "must be a cookie name (RFC 6265 token characters)";
 			return -1;
 		}
 		*(char **)dst = xstrdup(value);
@@ -798,7 +847,8 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 	case CT_ROUTE_PATH:
 		if (value[0] != '/' || config_has_ctl(value) ||
 		    strpbrk(value, " ;,?#") != NULL) {
-			*why = "must be a path starting with '/' (no spaces, ';', ',', '?' or '#')";
+			*why =
+			    "must be a path starting with '/' (no spaces, ';', ',', '?' or '#')";
 			return -1;
 		}
 		*(char **)dst = xstrdup(value);
@@ -834,11 +884,8 @@ config_free_field(const struct ckey *k, void *dst)
 	case CT_SCOPES:
 	case CT_METHODS:
 	case CT_PATHLIST:
-	case CT_PATTERN:
-		strlist_free(dst);
-		break;
-	default:
-		break;
+	case CT_PATTERN: strlist_free(dst); break;
+	default: break;
 	}
 }
 
@@ -884,24 +931,27 @@ config_route_section(struct loader *ld, const char *prefix)
 	if (prefix[0] != '/')
 		why = "PREFIX must start with '/'";
 	else if (len > 1 && prefix[len - 1] == '/')
-		why = "PREFIX must not end with '/' (write [route /api], which covers /api/x)";
-	else if (strstr(prefix, "//") != NULL || strstr(prefix, "/./") != NULL ||
-	    strstr(prefix, "/../") != NULL ||
+		why =
+		    "PREFIX must not end with '/' (write [route /api], which covers /api/x)";
+	else if (strstr(prefix, "//") != NULL ||
+	    strstr(prefix, "/./") != NULL || strstr(prefix, "/../") != NULL ||
 	    (len >= 2 && strcmp(prefix + len - 2, "/.") == 0) ||
 	    (len >= 3 && strcmp(prefix + len - 3, "/..") == 0))
-		why = "PREFIX must be a normalised path (no '//', '.' or '..' segments)";
+		why =
+		    "PREFIX must be a normalised path (no '//', '.' or '..' segments)";
 	else if (strpbrk(prefix, "?#% \t") != NULL || config_has_ctl(prefix))
-		why = "PREFIX must be a plain decoded path (no '?', '#', '%' or spaces)";
+		why =
+		    "PREFIX must be a plain decoded path (no '?', '#', '%' or spaces)";
 	else if (config_find_route(cfg, prefix) != NULL)
 		why = "the same [route] appears twice";
 	if (why != NULL) {
-		config_error(ld->errs, "%s:%d: [route %s]: %s", cfg->path, ld->line,
-		    prefix, why);
+		config_error(ld->errs, "%s:%d: [route %s]: %s", cfg->path,
+		    ld->line, prefix, why);
 		ld->bad_section = true;
 		return;
 	}
-	cfg->routes = xreallocarray(cfg->routes, cfg->nroutes + 1,
-	    sizeof *cfg->routes);
+	cfg->routes =
+	    xreallocarray(cfg->routes, cfg->nroutes + 1, sizeof *cfg->routes);
 	ld->route_key_line = xreallocarray(ld->route_key_line, cfg->nroutes + 1,
 	    sizeof *ld->route_key_line);
 	ld->route_key_line[cfg->nroutes] = xcalloc(NSCHEMA, sizeof(int));
@@ -939,8 +989,9 @@ config_section_line(struct loader *ld, char *line)
 	}
 	name = config_trim(line + 1);
 	if (strlen(name) > CONFIG_SECTION_MAX) {
-		config_error(ld->errs, "%s:%d: section name longer than %d bytes",
-		    ld->cfg->path, ld->line, CONFIG_SECTION_MAX);
+		config_error(ld->errs,
+		    "%s:%d: section name longer than %d bytes", ld->cfg->path,
+		    ld->line, CONFIG_SECTION_MAX);
 		ld->bad_section = true;
 		return;
 	}
@@ -957,12 +1008,14 @@ config_section_line(struct loader *ld, char *line)
 	if (idx == -1) {
 		config_error(ld->errs, "%s:%d: [%s]: unknown section%s",
 		    ld->cfg->path, ld->line, name,
-		    strcmp(name, "route") == 0 ? " (write [route PREFIX])" : "");
+		    strcmp(name, "route") == 0 ? " (write [route PREFIX])"
+		                               : "");
 		ld->bad_section = true;
 		return;
 	}
 	if (ld->seen_section[idx]) {
-		config_error(ld->errs, "%s:%d: [%s]: section appears twice (first at line %d)",
+		config_error(ld->errs,
+		    "%s:%d: [%s]: section appears twice (first at line %d)",
 		    ld->cfg->path, ld->line, name, ld->section_line[idx]);
 		ld->bad_section = true;
 		return;
@@ -1126,19 +1179,21 @@ config_handler(void *user, const char *section, const char *name,
 		    ld->line, section, name);
 		return 1;
 	}
-	seen = route ? &ld->route_key_line[ld->route - cfg->routes][k - config_schema] :
-	    &ld->key_line[k - config_schema];
+	seen = route
+	    ? &ld->route_key_line[ld->route - cfg->routes][k - config_schema]
+	    : &ld->key_line[k - config_schema];
 	if (*seen != 0 && !(k->flags & CK_REPEATABLE)) {
-		config_error(ld->errs, "%s:%d: [%s] %s: key given twice (first at line %d)",
+		config_error(ld->errs,
+		    "%s:%d: [%s] %s: key given twice (first at line %d)",
 		    cfg->path, ld->line, section, name, *seen);
 		return 1;
 	}
 	if (k->type != CT_PATTERN && *seen == 0)
 		config_free_field(k, config_field(cfg, ld->route, k));
 	if (config_set(cfg, k, config_field(cfg, ld->route, k), value, whybuf,
-	    sizeof whybuf, &why) == -1) {
-		config_error(ld->errs, "%s:%d: [%s] %s: %s", cfg->path, ld->line,
-		    section, name, why);
+	        sizeof whybuf, &why) == -1) {
+		config_error(ld->errs, "%s:%d: [%s] %s: %s", cfg->path,
+		    ld->line, section, name, why);
 		return 1;
 	}
 	if (*seen == 0)
@@ -1168,11 +1223,12 @@ config_defaults(struct config *cfg, struct config_errors *errs)
 			continue;
 		/* Files are checked after the load, only if still in use. */
 		if (k->type == CT_PATH || k->type == CT_DBPATH) {
-			*(char **)((char *)cfg + k->off) = config_abspath(cfg, k->def);
+			*(char **)((char *)cfg + k->off) =
+			    config_abspath(cfg, k->def);
 			continue;
 		}
 		if (config_set(cfg, k, (char *)cfg + k->off, k->def, whybuf,
-		    sizeof whybuf, &why) == -1)
+		        sizeof whybuf, &why) == -1)
 			config_error(errs, "%s: [%s] %s: bad default: %s",
 			    cfg->path, k->section, k->name, why);
 	}
@@ -1209,8 +1265,8 @@ config_check_default_files(struct loader *ld)
 	if (config_line_of(ld, "users", "file") == 0 &&
 	    access(cfg->users.file, R_OK) == -1) {
 		config_where(ld, "users", "file", where, sizeof where);
-		config_error(ld->errs, "%s [users] file: cannot read %s: %s", where,
-		    cfg->users.file, strerror(errno));
+		config_error(ld->errs, "%s [users] file: cannot read %s: %s",
+		    where, cfg->users.file, strerror(errno));
 	}
 	if (cfg->store.driver == STORE_SQLITE &&
 	    config_line_of(ld, "store", "path") == 0) {
@@ -1219,7 +1275,8 @@ config_check_default_files(struct loader *ld)
 
 		*strrchr(dir, '/') = '\0';
 		if (stat(dir[0] ? dir : "/", &st) == -1 || !S_ISDIR(st.st_mode))
-			config_error(ld->errs, "%s: [store] path: directory %s does not exist",
+			config_error(ld->errs,
+			    "%s: [store] path: directory %s does not exist",
 			    cfg->path, dir);
 		free(dir);
 	}
@@ -1247,21 +1304,27 @@ config_validate(struct loader *ld)
 	if (config_alg_is_hmac(cfg->token.algorithm)) {
 		if (cfg->token.secret_file == NULL) {
 			config_where(ld, "token", "algorithm", w, sizeof w);
-			config_error(errs, "%s [token] secret_file: required for %s", w, alg);
+			config_error(errs,
+			    "%s [token] secret_file: required for %s", w, alg);
 		}
 		if (cfg->token.private_key_file != NULL) {
-			config_where(ld, "token", "private_key_file", w, sizeof w);
-			config_error(errs, "%s [token] private_key_file: not used by %s (use secret_file)",
+			config_where(ld, "token", "private_key_file", w,
+			    sizeof w);
+			config_error(errs,
+			    "%s [token] private_key_file: not used by %s (use secret_file)",
 			    w, alg);
 		}
 	} else {
 		if (cfg->token.private_key_file == NULL) {
 			config_where(ld, "token", "algorithm", w, sizeof w);
-			config_error(errs, "%s [token] private_key_file: required for %s", w, alg);
+			config_error(errs,
+			    "%s [token] private_key_file: required for %s", w,
+			    alg);
 		}
 		if (cfg->token.secret_file != NULL) {
 			config_where(ld, "token", "secret_file", w, sizeof w);
-			config_error(errs, "%s [token] secret_file: not used by %s (use private_key_file)",
+			config_error(errs,
+			    "%s [token] secret_file: not used by %s (use private_key_file)",
 			    w, alg);
 		}
 	}
@@ -1274,8 +1337,10 @@ config_validate(struct loader *ld)
 		cfg->token.accepted_issuers.n = 1;
 	}
 	if (config_line_of(ld, "token", "accepted_audiences") == 0)
-		strlist_copy(&cfg->token.accepted_audiences, &cfg->token.audience);
-	if (cfg->token.strict_audience && cfg->token.accepted_audiences.n != 1) {
+		strlist_copy(&cfg->token.accepted_audiences,
+		    &cfg->token.audience);
+	if (cfg->token.strict_audience &&
+	    cfg->token.accepted_audiences.n != 1) {
 		config_where(ld, "token", "strict_audience", w, sizeof w);
 		config_error(errs,
 		    "%s [token] strict_audience: needs exactly one accepted audience (has %zu)",
@@ -1284,29 +1349,35 @@ config_validate(struct loader *ld)
 
 	if (cfg->cookie.samesite == SAMESITE_NONE && !cfg->cookie.secure) {
 		config_where(ld, "cookie", "samesite", w, sizeof w);
-		config_error(errs, "%s [cookie] samesite: none requires secure = true", w);
+		config_error(errs,
+		    "%s [cookie] samesite: none requires secure = true", w);
 	}
 	/* Browsers match the prefixes without regard to case. */
 	if (strncasecmp(name, "__Secure-", 9) == 0 && !cfg->cookie.secure) {
 		config_where(ld, "cookie", "name", w, sizeof w);
-		config_error(errs, "%s [cookie] name: a __Secure- cookie requires secure = true", w);
+		config_error(errs,
+		    "%s [cookie] name: a __Secure- cookie requires secure = true",
+		    w);
 	}
 	if (strncasecmp(name, "__Host-", 7) == 0 &&
 	    (!cfg->cookie.secure || strcmp(cfg->cookie.path, "/") != 0 ||
-	    cfg->cookie.domain != NULL)) {
+	        cfg->cookie.domain != NULL)) {
 		config_where(ld, "cookie", "name", w, sizeof w);
 		config_error(errs,
 		    "%s [cookie] name: a __Host- cookie requires secure = true, path = / and no domain",
 		    w);
 	}
-	if (cfg->cookie.domain != NULL && strpbrk(cfg->cookie.domain, " ;,") != NULL) {
+	if (cfg->cookie.domain != NULL &&
+	    strpbrk(cfg->cookie.domain, " ;,") != NULL) {
 		config_where(ld, "cookie", "domain", w, sizeof w);
-		config_error(errs, "%s [cookie] domain: must be a host name", w);
+		config_error(errs, "%s [cookie] domain: must be a host name",
+		    w);
 	}
 
 	if (cfg->store.driver == STORE_REDIS && cfg->store.url == NULL) {
 		config_where(ld, "store", "driver", w, sizeof w);
-		config_error(errs, "%s [store] url: required for the redis driver", w);
+		config_error(errs,
+		    "%s [store] url: required for the redis driver", w);
 	}
 
 	/* Scopes a route requires must be scopes the server knows. */
@@ -1315,10 +1386,12 @@ config_validate(struct loader *ld)
 		size_t        j;
 
 		for (j = 0; j < r->require_scopes.n; j++)
-			if (!strlist_contains(&cfg->oauth2.scopes, r->require_scopes.v[j]))
+			if (!strlist_contains(&cfg->oauth2.scopes,
+			        r->require_scopes.v[j]))
 				config_error(errs,
 				    "%s:%d: [route %s] require_scopes: '%s' is not in [oauth2] scopes",
-				    cfg->path, r->line, r->prefix, r->require_scopes.v[j]);
+				    cfg->path, r->line, r->prefix,
+				    r->require_scopes.v[j]);
 	}
 }
 
@@ -1342,7 +1415,8 @@ config_open(const char *path, FILE **fp, struct config_errors *errs)
 
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
-		config_error(errs, "%s: cannot open: %s", path, strerror(errno));
+		config_error(errs, "%s: cannot open: %s", path,
+		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
@@ -1387,7 +1461,8 @@ config_load(const char *path, struct config **out, struct config_errors *errs)
 	 * return is a safety net for anything we did not foresee.
 	 */
 	{
-		int rc = ini_parse_stream(config_reader, &ld, config_handler, &ld);
+		int rc =
+		    ini_parse_stream(config_reader, &ld, config_handler, &ld);
 
 		if (rc > 0 && errs->n == 0)
 			config_error(errs, "%s:%d: syntax error", path, rc);
@@ -1424,7 +1499,8 @@ config_free(struct config *cfg)
 
 		if (k->flags & CK_ROUTE) {
 			for (j = 0; j < cfg->nroutes; j++)
-				config_free_field(k, (char *)&cfg->routes[j] + k->off);
+				config_free_field(k,
+				    (char *)&cfg->routes[j] + k->off);
 			continue;
 		}
 		config_free_field(k, (char *)cfg + k->off);

@@ -16,8 +16,8 @@
 #define CONFIG_ERR_MAX 16 /* errors kept by one load */
 
 struct strlist {
-	char  **v;
-	size_t  n;
+	char **v;
+	size_t n;
 };
 
 enum backend_kind {
@@ -83,23 +83,23 @@ struct cidr {
 };
 
 struct listen_addr {
-	int   family;  /* AF_INET, AF_INET6 or AF_UNIX */
-	char  host[64];
-	char  path[108];
+	int      family; /* AF_INET, AF_INET6 or AF_UNIX */
+	char     host[64];
+	char     path[108];
 	uint16_t port;
 };
 
 /* One [route PREFIX] section. */
 struct route {
-	char           *prefix;
-	size_t          prefix_len;
+	char             *prefix;
+	size_t            prefix_len;
 	enum backend_kind backend;
-	bool            backend_set; /* false: [auth] backend applies */
-	bool            public;
-	struct strlist  methods;     /* empty: every method */
-	struct strlist  require_roles;
-	struct strlist  require_scopes;
-	int             line;
+	bool              backend_set; /* false: [auth] backend applies */
+	bool public;
+	struct strlist methods; /* empty: every method */
+	struct strlist require_roles;
+	struct strlist require_scopes;
+	int            line;
 };
 
 struct config {
@@ -122,21 +122,21 @@ struct config {
 	} server;
 
 	struct {
-		enum token_alg  algorithm;
-		char           *secret_file;      /* absolute, or NULL */
-		char           *private_key_file; /* absolute, or NULL */
-		struct strlist  retired_key_files; /* absolute paths */
-		int64_t         ttl;
-		char           *issuer;
-		struct strlist  audience;
-		struct strlist  accepted_issuers;
-		struct strlist  accepted_audiences;
-		bool            strict_audience;
-		struct strlist  require_claims;
-		bool            verify_expiry;
-		bool            verify_not_before;
-		int64_t         leeway;
-		size_t          max_token_bytes;
+		enum token_alg algorithm;
+		char          *secret_file;       /* absolute, or NULL */
+		char          *private_key_file;  /* absolute, or NULL */
+		struct strlist retired_key_files; /* absolute paths */
+		int64_t        ttl;
+		char          *issuer;
+		struct strlist audience;
+		struct strlist accepted_issuers;
+		struct strlist accepted_audiences;
+		bool           strict_audience;
+		struct strlist require_claims;
+		bool           verify_expiry;
+		bool           verify_not_before;
+		int64_t        leeway;
+		size_t         max_token_bytes;
 	} token;
 
 	struct {
@@ -157,12 +157,12 @@ struct config {
 	} cookie;
 
 	struct {
-		unsigned         status;
-		enum login_body  response_body;
-		unsigned         max_retries;
-		int64_t          find_time;
-		int64_t          ban_time;
-		unsigned         hash_workers;
+		unsigned        status;
+		enum login_body response_body;
+		unsigned        max_retries;
+		int64_t         find_time;
+		int64_t         ban_time;
+		unsigned        hash_workers;
 	} login;
 
 	struct {
@@ -174,8 +174,8 @@ struct config {
 	} oauth2;
 
 	struct {
-		char              *file; /* absolute */
-		enum users_format  format;
+		char             *file; /* absolute */
+		enum users_format format;
 	} users;
 
 	struct {
@@ -195,8 +195,8 @@ struct config_errors {
 	size_t dropped; /* beyond CONFIG_ERR_MAX */
 };
 
-int  config_load(const char *path, struct config **out,
-	     struct config_errors *errs);
+int
+config_load(const char *path, struct config **out, struct config_errors *errs);
 void config_free(struct config *cfg);
 
 /* Helpers shared with other modules that read user-facing values. */

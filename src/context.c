@@ -97,7 +97,8 @@ context_ref(struct context *ctx)
 void
 context_unref(struct context *ctx)
 {
-	if (ctx == NULL || __atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) != 0)
+	if (ctx == NULL ||
+	    __atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	if (ctx->users != NULL)
 		users_unref(ctx->users);

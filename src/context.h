@@ -28,16 +28,16 @@ struct context {
 	struct services       *services; /* not owned */
 };
 
-int  services_new(const struct config *cfg, struct services **out, char *err,
+int services_new(const struct config *cfg, struct services **out, char *err,
     size_t errlen);
 /* Finish the queued password checks (their connections are resumed). */
 void services_drain(struct services *sv);
 void services_free(struct services *sv);
 
 /* Takes ownership of cfg, also on failure. sv may be NULL (check). */
-int  context_new(struct config *cfg, struct services *sv,
-    struct context **out, char *err, size_t errlen);
+int context_new(struct config *cfg, struct services *sv, struct context **out,
+    char *err, size_t errlen);
 struct context *context_ref(struct context *ctx);
-void context_unref(struct context *ctx);
+void            context_unref(struct context *ctx);
 
 #endif

@@ -31,6 +31,6 @@ handler_metrics(struct request *req)
 	size_t len;
 	char  *text = metrics_render(&len);
 
-	http_reply_text(&req->res, 200, "text/plain; version=0.0.4; charset=utf-8",
-	    text, len);
+	http_reply_text(&req->res, 200,
+	    "text/plain; version=0.0.4; charset=utf-8", text, len);
 }

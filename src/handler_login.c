@@ -27,11 +27,11 @@
 #include "xmalloc.h"
 
 struct login_job {
-	struct request     *req;
-	const struct user  *user; /* NULL: unknown */
-	char               *username;
-	char               *scope; /* /token: requested scope, or NULL */
-	login_done_fn       done;
+	struct request    *req;
+	const struct user *user; /* NULL: unknown */
+	char              *username;
+	char              *scope; /* /token: requested scope, or NULL */
+	login_done_fn      done;
 };
 
 /* 429 with Retry-After, in the caller's error style. */
@@ -41,12 +41,14 @@ login_banned(struct request *req, int64_t retry_after, bool oauth)
 	char v[32];
 
 	if (oauth)
-		http_reply_json(&req->res, 429, json_pack("{s:s, s:s}", "error",
-		    "invalid_grant", "error_description",
-		    "Too many failed logins; try again later"));
+		http_reply_json(&req->res, 429,
+		    json_pack("{s:s, s:s}", "error", "invalid_grant",
+		        "error_description",
+		        "Too many failed logins; try again later"));
 	else
 		http_reply_error(&req->res, 429, "Too Many Requests");
-	snprintf(v, sizeof v, "%lld", (long long)(retry_after > 0 ? retry_after : 1));
+	snprintf(v, sizeof v, "%lld",
+	    (long long)(retry_after > 0 ? retry_after : 1));
 	http_set_header(&req->res, "Retry-After", v);
 }
 
@@ -56,9 +58,9 @@ static void
 login_unavailable(struct request *req, bool oauth)
 {
 	if (oauth) {
-		http_reply_json(&req->res, 503, json_pack("{s:s, s:s}", "error",
-		    "temporarily_unavailable", "error_description",
-		    "Store unavailable"));
+		http_reply_json(&req->res, 503,
+		    json_pack("{s:s, s:s}", "error", "temporarily_unavailable",
+		        "error_description", "Store unavailable"));
 		http_set_header(&req->res, "Cache-Control", "no-store");
 		http_set_header(&req->res, "Pragma", "no-cache");
 	} else
@@ -86,9 +88,10 @@ login_verified(void *arg, int result)
 		free(req->user);
 		req->user = xstrdup(job->username);
 	} else if ((bans = regulation_fail(sv->regulation, job->username,
-	    req->client, clock_now())) == -1) {
+	                req->client, clock_now())) == -1) {
 		log_error("login: store: failure of user %s from %s not "
-		    "counted", job->username, req->client);
+		          "counted",
+		    job->username, req->client);
 	} else if (bans != 0) {
 		metrics_bans(((bans & REGULATION_BANNED_USER) != 0) +
 		    ((bans & REGULATION_BANNED_ADDR) != 0));
@@ -106,16 +109,15 @@ void
 login_start(struct request *req, const char *username, const char *password,
     const char *scope, bool oauth, login_done_fn done)
 {
-	struct context    *ctx = req->ctx;
-	struct services   *sv = ctx->services;
-	struct login_job  *job;
-	const char        *hash;
-	int64_t            retry;
+	struct context   *ctx = req->ctx;
+	struct services  *sv = ctx->services;
+	struct login_job *job;
+	const char       *hash;
+	int64_t           retry;
 
 	switch (regulation_check(sv->regulation, username, req->client,
 	    clock_now(), &retry)) {
-	case 0:
-		break;
+	case 0: break;
 	case 1:
 		metrics_login(METRICS_LOGIN_BANNED);
 		login_banned(req, retry, oauth);
@@ -132,9 +134,11 @@ login_start(struct request *req, const char *username, const char *password,
 	job->username = xstrdup(username);
 	job->scope = scope != NULL ? xstrdup(scope) : NULL;
 	job->done = done;
-	hash = job->user != NULL ? job->user->hash : users_dummy_hash(ctx->users);
+	hash =
+	    job->user != NULL ? job->user->hash : users_dummy_hash(ctx->users);
 	http_suspend(req);
-	if (hashpool_submit(sv->pool, hash, password, login_verified, job) == -1) {
+	if (hashpool_submit(sv->pool, hash, password, login_verified, job) ==
+	    -1) {
 		log_warn("login: hash queue full");
 		http_reply_error(&req->res, 503, "Service Unavailable");
 		http_set_header(&req->res, "Retry-After", "1");
@@ -156,22 +160,20 @@ login_body(struct context *ctx, const struct user *user,
 	size_t               i;
 
 	if (mode == LOGIN_BODY_DEFAULT)
-		mode = cfg->auth.backend == BACKEND_OAUTH2 ? LOGIN_BODY_OAUTH2 :
-		    LOGIN_BODY_NULL;
+		mode = cfg->auth.backend == BACKEND_OAUTH2 ? LOGIN_BODY_OAUTH2
+		                                           : LOGIN_BODY_NULL;
 	switch (mode) {
-	case LOGIN_BODY_TOKEN:
-		return json_pack("{s:s}", "token", is->access);
-	case LOGIN_BODY_OAUTH2:
-		return issue_oauth2_body(is, 0);
+	case LOGIN_BODY_TOKEN: return json_pack("{s:s}", "token", is->access);
+	case LOGIN_BODY_OAUTH2: return issue_oauth2_body(is, 0);
 	case LOGIN_BODY_USER:
 		roles = json_array();
 		for (i = 0; i < user->roles.n; i++)
-			json_array_append_new(roles, json_string(user->roles.v[i]));
+			json_array_append_new(roles,
+			    json_string(user->roles.v[i]));
 		return json_pack("{s:s, s:s?, s:s?, s:o}", "sub", user->name,
 		    "name", user->display_name, "email", user->email, "roles",
 		    roles);
-	default:
-		return json_null();
+	default: return json_null();
 	}
 }
 
@@ -191,11 +193,10 @@ login_reply(struct request *req, const struct user *user, const char *scope)
 	}
 	oauth = cfg->login.response_body == LOGIN_BODY_OAUTH2 ||
 	    (cfg->login.response_body == LOGIN_BODY_DEFAULT &&
-	    cfg->auth.backend == BACKEND_OAUTH2);
-	switch (issue_tokens(ctx, user, NULL, oauth && cfg->oauth2.refresh_tokens,
-	    NULL, &is)) {
-	case 0:
-		break;
+	        cfg->auth.backend == BACKEND_OAUTH2);
+	switch (issue_tokens(ctx, user, NULL,
+	    oauth && cfg->oauth2.refresh_tokens, NULL, &is)) {
+	case 0: break;
 	case ISSUE_STORE:
 		http_reply_error(&req->res, 503, "Service Unavailable");
 		http_set_header(&req->res, "Retry-After", "1");
@@ -204,7 +205,8 @@ login_reply(struct request *req, const struct user *user, const char *scope)
 		http_reply_error(&req->res, 500, "Internal Server Error");
 		return;
 	}
-	http_reply_json(&req->res, cfg->login.status, login_body(ctx, user, &is));
+	http_reply_json(&req->res, cfg->login.status,
+	    login_body(ctx, user, &is));
 	be->deliver(&req->res, cfg, is.access, cfg->token.ttl);
 	http_set_header(&req->res, "Cache-Control", "no-store");
 	issued_free(&is);

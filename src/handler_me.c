@@ -30,20 +30,23 @@ handler_me(struct request *req)
 	if (u != NULL) {
 		roles = json_array();
 		for (i = 0; i < u->roles.n; i++)
-			json_array_append_new(roles, json_string(u->roles.v[i]));
+			json_array_append_new(roles,
+			    json_string(u->roles.v[i]));
 	} else {
 		roles = json_object_get(extras, "roles");
-		roles = json_is_array(roles) ? json_incref(roles) : json_array();
+		roles =
+		    json_is_array(roles) ? json_incref(roles) : json_array();
 	}
-	http_reply_json(&req->res, 200, json_pack("{s:O, s:s?, s:s?, s:o, s:O?, s:O}",
-	    "sub", json_object_get(req->claims, "sub"),
-	    "name", u != NULL ? u->display_name :
-	    json_string_value(json_object_get(extras, "name")),
-	    "email", u != NULL ? u->email :
-	    json_string_value(json_object_get(extras, "email")),
-	    "roles", roles,
-	    "scope", json_object_get(req->claims, "scope"),
-	    "claims", req->claims));
+	http_reply_json(&req->res, 200,
+	    json_pack("{s:O, s:s?, s:s?, s:o, s:O?, s:O}", "sub",
+	        json_object_get(req->claims, "sub"), "name",
+	        u != NULL ? u->display_name
+	                  : json_string_value(json_object_get(extras, "name")),
+	        "email",
+	        u != NULL ? u->email
+	                  : json_string_value(json_object_get(extras, "email")),
+	        "roles", roles, "scope", json_object_get(req->claims, "scope"),
+	        "claims", req->claims));
 	http_set_header(&req->res, "Cache-Control", "no-store");
 }
 
@@ -68,14 +71,15 @@ handler_logout(struct request *req)
 {
 	struct context *ctx = req->ctx;
 	struct store   *st = ctx->services->store;
-	const char     *jti = json_string_value(json_object_get(req->claims, "jti"));
-	json_t         *fields = logout_fields(req);
-	json_t         *rtj = json_object_get(fields, "refresh_token");
-	const char     *rt = json_string_value(rtj);
-	double          exp = json_number_value(json_object_get(req->claims, "exp"));
-	int64_t         now = clock_now();
-	unsigned char   hash[32];
-	int             rc;
+	const char     *jti =
+	    json_string_value(json_object_get(req->claims, "jti"));
+	json_t     *fields = logout_fields(req);
+	json_t     *rtj = json_object_get(fields, "refresh_token");
+	const char *rt = json_string_value(rtj);
+	double  exp = json_number_value(json_object_get(req->claims, "exp"));
+	int64_t now = clock_now();
+	unsigned char hash[32];
+	int           rc;
 
 	if (req->body_len > 0 && fields == NULL) {
 		http_reply_error(&req->res, 400, "Malformed request body");
@@ -83,7 +87,8 @@ handler_logout(struct request *req)
 	}
 	if (rtj != NULL && (rt == NULL || *rt == '\0')) {
 		json_decref(fields);
-		http_reply_error(&req->res, 400, "refresh_token must be a non-empty string");
+		http_reply_error(&req->res, 400,
+		    "refresh_token must be a non-empty string");
 		return;
 	}
 	/*
@@ -95,7 +100,8 @@ handler_logout(struct request *req)
 		exp = LOGOUT_EXP_MAX;
 	if (rt != NULL) {
 		struct store_refresh r;
-		const char          *sub = json_string_value(json_object_get(req->claims, "sub"));
+		const char          *sub =
+		    json_string_value(json_object_get(req->claims, "sub"));
 
 		/* Only one's own family: a token of another user is refused. */
 		issue_refresh_hash(rt, hash);
@@ -109,14 +115,16 @@ handler_logout(struct request *req)
 		}
 	}
 	if (jti == NULL)
-		log_warn("logout of %s: the token has no jti and cannot be revoked",
+		log_warn(
+		    "logout of %s: the token has no jti and cannot be revoked",
 		    req->user != NULL ? req->user : "?");
 	else if (store_revoke(st, jti, (int64_t)ceil(exp), now) == -1)
 		goto fail;
 	if (rt != NULL && store_refresh_revoke(st, hash, now) == -1)
 		goto fail;
 	json_decref(fields);
-	http_reply_json(&req->res, 200, json_pack("{s:s}", "detail", "Logged out"));
+	http_reply_json(&req->res, 200,
+	    json_pack("{s:s}", "detail", "Logged out"));
 	http_set_header(&req->res, "Cache-Control", "no-store");
 	backend_get(ctx->cfg->auth.backend)->clear(&req->res, ctx->cfg);
 	return;

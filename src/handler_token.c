@@ -21,8 +21,9 @@ static void
 token_error(struct request *req, unsigned status, const char *error,
     const char *description)
 {
-	http_reply_json(&req->res, status, json_pack("{s:s, s:s}", "error", error,
-	    "error_description", description));
+	http_reply_json(&req->res, status,
+	    json_pack("{s:s, s:s}", "error", error, "error_description",
+	        description));
 	http_set_header(&req->res, "Cache-Control", "no-store");
 	http_set_header(&req->res, "Pragma", "no-cache");
 }
@@ -32,7 +33,8 @@ static void
 token_answer(struct request *req, int rc, struct issued *is)
 {
 	if (rc == ISSUE_STORE) {
-		token_error(req, 503, "temporarily_unavailable", "Store unavailable");
+		token_error(req, 503, "temporarily_unavailable",
+		    "Store unavailable");
 		http_set_header(&req->res, "Retry-After", "1");
 	} else if (rc != 0)
 		token_error(req, 500, "server_error", "Cannot issue a token");
@@ -73,13 +75,16 @@ token_password_done(struct request *req, const struct user *user,
 	char           *allowed;
 
 	if (user == NULL) {
-		token_error(req, 400, "invalid_grant", "Invalid username or password");
+		token_error(req, 400, "invalid_grant",
+		    "Invalid username or password");
 		return;
 	}
 	allowed = issue_join(&user->scopes);
 	if (token_scope(req, scope, allowed, &grant) == 0) {
-		token_answer(req, issue_tokens(ctx, user, grant,
-		    ctx->cfg->oauth2.refresh_tokens, NULL, &is), &is);
+		token_answer(req,
+		    issue_tokens(ctx, user, grant,
+		        ctx->cfg->oauth2.refresh_tokens, NULL, &is),
+		    &is);
 	}
 	free(allowed);
 }
@@ -89,16 +94,19 @@ static int
 token_refresh_use(struct request *req, const unsigned char hash[32],
     struct store_refresh *r)
 {
-	int rc = store_refresh_use(req->ctx->services->store, hash, clock_now(), r);
+	int rc =
+	    store_refresh_use(req->ctx->services->store, hash, clock_now(), r);
 
 	if (rc == -1) {
 		log_error("store: cannot use a refresh token");
-		token_error(req, 503, "temporarily_unavailable", "Store unavailable");
+		token_error(req, 503, "temporarily_unavailable",
+		    "Store unavailable");
 		http_set_header(&req->res, "Retry-After", "1");
 		return -1;
 	}
 	if (rc == 2)
-		log_warn("refresh token reused: family revoked (sub %s)", r->sub);
+		log_warn("refresh token reused: family revoked (sub %s)",
+		    r->sub);
 	if (rc != 0) {
 		token_error(req, 400, "invalid_grant",
 		    "The refresh token is invalid, expired or revoked");
@@ -116,10 +124,11 @@ token_refresh_use(struct request *req, const unsigned char hash[32],
 static void
 token_refresh(struct request *req, json_t *form)
 {
-	struct context      *ctx = req->ctx;
-	struct store        *st = ctx->services->store;
-	const char          *rt = json_string_value(json_object_get(form, "refresh_token"));
-	const char          *scope = json_string_value(json_object_get(form, "scope"));
+	struct context *ctx = req->ctx;
+	struct store   *st = ctx->services->store;
+	const char     *rt =
+	    json_string_value(json_object_get(form, "refresh_token"));
+	const char *scope = json_string_value(json_object_get(form, "scope"));
 	const struct user   *user;
 	struct store_refresh r;
 	struct issued        is;
@@ -129,19 +138,22 @@ token_refresh(struct request *req, json_t *form)
 	int                  rc;
 
 	if (rt == NULL || *rt == '\0') {
-		token_error(req, 400, "invalid_request", "refresh_token is required");
+		token_error(req, 400, "invalid_request",
+		    "refresh_token is required");
 		return;
 	}
 	issue_refresh_hash(rt, hash);
 	rc = store_refresh_peek(st, hash, clock_now(), &r);
 	if (rc == -1) {
 		log_error("store: cannot look up a refresh token");
-		token_error(req, 503, "temporarily_unavailable", "Store unavailable");
+		token_error(req, 503, "temporarily_unavailable",
+		    "Store unavailable");
 		http_set_header(&req->res, "Retry-After", "1");
 		return;
 	}
 	if (rc != 0) {
-		(void)token_refresh_use(req, hash, &r); /* answers invalid_grant */
+		(void)token_refresh_use(req, hash,
+		    &r); /* answers invalid_grant */
 		return;
 	}
 	user = users_find(ctx->users, r.sub);
@@ -155,8 +167,8 @@ token_refresh(struct request *req, json_t *form)
 	allowed = issue_scope_within(r.scope, &user->scopes);
 	if (token_scope(req, scope, allowed, &grant) == 0 &&
 	    token_refresh_use(req, hash, &r) == 0)
-		token_answer(req, issue_tokens(ctx, user, grant, 1, r.family, &is),
-		    &is);
+		token_answer(req,
+		    issue_tokens(ctx, user, grant, 1, r.family, &is), &is);
 	free(allowed);
 }
 
@@ -183,7 +195,8 @@ handler_token(struct request *req)
 	grant = json_string_value(json_object_get(form, "grant_type"));
 	scope = json_string_value(json_object_get(form, "scope"));
 	if (grant == NULL || *grant == '\0')
-		token_error(req, 400, "invalid_request", "grant_type is required");
+		token_error(req, 400, "invalid_request",
+		    "grant_type is required");
 	else if (strcmp(grant, "password") == 0 && cfg->oauth2.password_grant) {
 		user = json_string_value(json_object_get(form, "username"));
 		pw = json_string_value(json_object_get(form, "password"));
@@ -191,10 +204,12 @@ handler_token(struct request *req)
 			token_error(req, 400, "invalid_request",
 			    "username and password are required");
 		else
-			login_start(req, user, pw, scope, true, token_password_done);
+			login_start(req, user, pw, scope, true,
+			    token_password_done);
 		if (pw != NULL)
 			explicit_bzero((char *)pw, strlen(pw));
-	} else if (strcmp(grant, "refresh_token") == 0 && cfg->oauth2.refresh_tokens)
+	} else if (strcmp(grant, "refresh_token") == 0 &&
+	    cfg->oauth2.refresh_tokens)
 		token_refresh(req, form);
 	else
 		token_error(req, 400, "unsupported_grant_type",

@@ -37,8 +37,8 @@ verify_header(struct request *req, const char *name, const char *value)
 static const char *
 verify_extra(json_t *claims, const char *key)
 {
-	return json_string_value(json_object_get(json_object_get(claims,
-	    "extras"), key));
+	return json_string_value(
+	    json_object_get(json_object_get(claims, "extras"), key));
 }
 
 /* Append role to the comma-joined list *groups. */
@@ -74,10 +74,14 @@ verify_identity(struct request *req, const struct auth_result *r)
 		verify_header(req, "Remote-Name", r->user->display_name);
 	} else {
 		json_array_foreach(json_object_get(json_object_get(r->claims,
-		    "extras"), "roles"), i, v)
+		                                       "extras"),
+		                       "roles"),
+		    i, v)
 			verify_join(&groups, &len, json_string_value(v));
-		verify_header(req, "Remote-Email", verify_extra(r->claims, "email"));
-		verify_header(req, "Remote-Name", verify_extra(r->claims, "name"));
+		verify_header(req, "Remote-Email",
+		    verify_extra(r->claims, "email"));
+		verify_header(req, "Remote-Name",
+		    verify_extra(r->claims, "name"));
 	}
 	verify_header(req, "Remote-Groups", groups);
 	free(groups);
@@ -93,11 +97,11 @@ verify_identity(struct request *req, const struct auth_result *r)
 static int
 verify_original(struct request *req, const char **method, const char **target)
 {
-	static const char *const names[] = { "X-Forwarded-Method",
-		"X-Forwarded-Uri", "X-Original-Method", "X-Original-URL",
-		"X-Original-URI" };
-	unsigned n[5], i;
-	bool     fwd, orig;
+	static const char *const names[] = {"X-Forwarded-Method",
+	    "X-Forwarded-Uri", "X-Original-Method", "X-Original-URL",
+	    "X-Original-URI"};
+	unsigned                 n[5], i;
+	bool                     fwd, orig;
 
 	*method = req->method;
 	*target = req->path;
@@ -135,7 +139,7 @@ verify_method_ok(const char *m)
 		return false;
 	for (; *m != '\0'; m++)
 		if (!((*m >= 'A' && *m <= 'Z') || (*m >= 'a' && *m <= 'z') ||
-		    (*m >= '0' && *m <= '9') || strchr(extra, *m) != NULL))
+		        (*m >= '0' && *m <= '9') || strchr(extra, *m) != NULL))
 			return false;
 	return true;
 }
@@ -166,7 +170,8 @@ handler_verify(struct request *req)
 	free(path);
 	if (d.public) {
 		metrics_verify(METRICS_VERIFY_PUBLIC);
-		http_reply_json(&req->res, 200, json_pack("{s:s}", "detail", "OK"));
+		http_reply_json(&req->res, 200,
+		    json_pack("{s:s}", "detail", "OK"));
 		return;
 	}
 	if (auth_check(req, &d, &r) != AUTH_ALLOWED) {

@@ -18,10 +18,10 @@
 #define HASHPOOL_QUEUE_PER_WORKER 64
 
 struct hashpool_job {
-	char             *hash; /* NULL: the dummy */
-	char             *password;
-	hashpool_done_fn  done;
-	void             *arg;
+	char            *hash; /* NULL: the dummy */
+	char            *password;
+	hashpool_done_fn done;
+	void            *arg;
 };
 
 struct hashpool {
@@ -53,7 +53,7 @@ hashpool_run(struct hashpool_job *job)
 static void *
 hashpool_worker(void *arg)
 {
-	struct hashpool *pool = arg;
+	struct hashpool    *pool = arg;
 	struct hashpool_job job;
 
 	pthread_mutex_lock(&pool->lock);
@@ -79,7 +79,7 @@ struct hashpool *
 hashpool_new(unsigned workers, unsigned queue_max)
 {
 	struct hashpool *pool;
-	long ncpu;
+	long             ncpu;
 
 	if (workers == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -93,10 +93,11 @@ hashpool_new(unsigned workers, unsigned queue_max)
 	pool->cap = queue_max;
 	pool->ring = xcalloc(queue_max, sizeof *pool->ring);
 	pool->threads = xcalloc(workers, sizeof *pool->threads);
-	(void)password_dummy_hash(); /* built once, before any thread needs it */
+	(void)
+	    password_dummy_hash(); /* built once, before any thread needs it */
 	for (; pool->nthreads < workers; pool->nthreads++) {
 		if (pthread_create(&pool->threads[pool->nthreads], NULL,
-		    hashpool_worker, pool) != 0) {
+		        hashpool_worker, pool) != 0) {
 			log_error("hash pool: cannot start thread %u of %u",
 			    pool->nthreads + 1, workers);
 			break;
@@ -114,7 +115,7 @@ hashpool_submit(struct hashpool *pool, const char *hash, const char *password,
     hashpool_done_fn done, void *arg)
 {
 	struct hashpool_job *job;
-	int rc = -1;
+	int                  rc = -1;
 
 	pthread_mutex_lock(&pool->lock);
 	if (pool->stopping || pool->count == pool->cap)

@@ -23,8 +23,8 @@ struct hashpool *hashpool_new(unsigned workers, unsigned queue_max);
  * strings are copied; the copy of the password is wiped after use. -1 when
  * the queue is full or the pool is stopping: answer 503, do not block.
  */
-int  hashpool_submit(struct hashpool *pool, const char *hash,
-	 const char *password, hashpool_done_fn done, void *arg);
+int hashpool_submit(struct hashpool *pool, const char *hash,
+    const char *password, hashpool_done_fn done, void *arg);
 
 /* Jobs queued and running, for metrics. */
 unsigned hashpool_pending(struct hashpool *pool);

@@ -44,7 +44,8 @@ http_trusted(const struct config *cfg, const char *addr)
 	else
 		return false;
 	/* An IPv4-mapped IPv6 peer is judged as the IPv4 address it is. */
-	if (family == AF_INET6 && memcmp(buf, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+	if (family == AF_INET6 &&
+	    memcmp(buf, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
 		memmove(buf, buf + 12, 4);
 		family = AF_INET;
 	}
@@ -72,7 +73,7 @@ http_xff_pick(const struct config *cfg, const char *value, char *out,
 	bool   found = false;
 
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
+	     tok = strtok_r(NULL, ",", &save)) {
 		items = xreallocarray(items, n + 1, sizeof *items);
 		items[n++] = tok;
 	}
@@ -94,7 +95,8 @@ http_xff_pick(const struct config *cfg, const char *value, char *out,
 			if (inet_pton(AF_INET, item, buf) == 1)
 				inet_ntop(AF_INET, buf, out, (socklen_t)outlen);
 			else
-				inet_ntop(AF_INET6, buf, out, (socklen_t)outlen);
+				inet_ntop(AF_INET6, buf, out,
+				    (socklen_t)outlen);
 			found = true;
 			break;
 		}
@@ -125,9 +127,10 @@ http_count_one(void *cls, enum MHD_ValueKind kind, const char *key,
 unsigned
 http_header_count(const struct request *req, const char *name)
 {
-	struct http_count c = { name, 0 };
+	struct http_count c = {name, 0};
 
-	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_count_one, &c);
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_count_one,
+	    &c);
 	return c.n;
 }
 
@@ -165,13 +168,13 @@ http_xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
 void
 http_client_address(struct request *req)
 {
-	struct http_xff x = { NULL, false };
+	struct http_xff x = {NULL, false};
 
 	snprintf(req->client, sizeof req->client, "%s", req->peer);
 	if (!req->peer_trusted)
 		return;
-	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, http_xff_collect,
-	    &x);
+	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND,
+	    http_xff_collect, &x);
 	if (x.joined != NULL && !x.malformed)
 		http_xff_pick(req->ctx->cfg, x.joined, req->client,
 		    sizeof req->client);
@@ -220,7 +223,8 @@ http_media_type(const struct request *req, char *out, size_t outlen)
 		while (*ct == ' ' || *ct == '\t')
 			ct++;
 		for (; ct[i] != '\0' && ct[i] != ';' && ct[i] != ' ' &&
-		    i + 1 < outlen; i++)
+		     i + 1 < outlen;
+		     i++)
 			out[i] = (char)tolower((unsigned char)ct[i]);
 	}
 	out[i] = '\0';
@@ -273,14 +277,15 @@ http_form_parse(const char *body, size_t len)
 	}
 	copy = xstrndup(body, len);
 	for (pair = strtok_r(copy, "&", &save); pair != NULL;
-	    pair = strtok_r(NULL, "&", &save)) {
+	     pair = strtok_r(NULL, "&", &save)) {
 		char *eq = strchr(pair, '=');
 		char *value = eq != NULL ? eq + 1 : pair + strlen(pair);
 
 		if (eq != NULL)
 			*eq = '\0';
-		if (http_form_decode(pair) == -1 || http_form_decode(value) == -1 ||
-		    *pair == '\0' || json_object_get(form, pair) != NULL ||
+		if (http_form_decode(pair) == -1 ||
+		    http_form_decode(value) == -1 || *pair == '\0' ||
+		    json_object_get(form, pair) != NULL ||
 		    json_object_set_new(form, pair, json_string(value)) == -1) {
 			/* json_string() refuses invalid UTF-8 as well. */
 			json_decref(form);
@@ -353,7 +358,8 @@ void
 http_reply_error(struct response *res, unsigned status, const char *detail)
 {
 	http_reply_json(res, status,
-	    json_pack("{s:i, s:s}", "status_code", (int)status, "detail", detail));
+	    json_pack("{s:i, s:s}", "status_code", (int)status, "detail",
+	        detail));
 }
 
 void

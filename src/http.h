@@ -37,28 +37,28 @@ struct response {
 struct request {
 	struct MHD_Connection    *conn;
 	struct context           *ctx;
-	const struct route_entry *route;   /* NULL: unknown path */
+	const struct route_entry *route; /* NULL: unknown path */
 	const char               *method;
-	const char               *path;    /* decoded, without query */
+	const char               *path; /* decoded, without query */
 	char                     *body;
 	size_t                    body_len;
 	bool                      body_too_large;
 	uint64_t                  start_us;
-	char                      peer[64];   /* the connected address */
+	char                      peer[64]; /* the connected address */
 	bool                      peer_trusted;
-	char                      client[64]; /* peer, or X-Forwarded-For from a trusted peer */
-	char                     *user;       /* for the access log, or NULL */
-	json_t                   *claims;     /* verified token of a guarded request */
-	const struct user        *account;    /* its user, or NULL */
-	struct response           res;
-	bool                      dispatched;
-	bool                      async;      /* answered later, see http_suspend() */
-	bool                      queued;
+	char    client[64]; /* peer, or X-Forwarded-For from a trusted peer */
+	char   *user;       /* for the access log, or NULL */
+	json_t *claims;     /* verified token of a guarded request */
+	const struct user *account; /* its user, or NULL */
+	struct response    res;
+	bool               dispatched;
+	bool               async; /* answered later, see http_suspend() */
+	bool               queued;
 };
 
 const char *http_header(const struct request *req, const char *name);
 /* How many headers called name the request carries. */
-unsigned    http_header_count(const struct request *req, const char *name);
+unsigned http_header_count(const struct request *req, const char *name);
 
 /* Is the textual address inside [server] trusted_proxies? */
 bool http_trusted(const struct config *cfg, const char *addr);
@@ -72,8 +72,8 @@ bool http_xff_pick(const struct config *cfg, const char *value, char *out,
     size_t outlen);
 
 /* Append to the body; past max the body is dropped and marked too large. */
-void http_body_append(struct request *req, const char *data, size_t len,
-    size_t max);
+void
+http_body_append(struct request *req, const char *data, size_t len, size_t max);
 
 /*
  * Answer later: the connection is parked until http_resume(), which any
@@ -92,13 +92,12 @@ json_t *http_form_parse(const char *body, size_t len);
 /* Parse a JSON object body; duplicate keys and NULs are malformed. */
 json_t *http_json_parse(const char *body, size_t len);
 
-void http_set_header(struct response *res, const char *name,
-    const char *value);
+void http_set_header(struct response *res, const char *name, const char *value);
 /* Answer with JSON; takes the reference to body. */
 void http_reply_json(struct response *res, unsigned status, json_t *body);
 /* Answer {"status_code": status, "detail": detail}. */
-void http_reply_error(struct response *res, unsigned status,
-    const char *detail);
+void
+http_reply_error(struct response *res, unsigned status, const char *detail);
 void http_reply_text(struct response *res, unsigned status,
     const char *content_type, char *body, size_t len);
 void http_response_free(struct response *res);

@@ -82,11 +82,11 @@ issue_scope_subset(const char *want, const char *have)
 char *
 issue_scope_within(const char *scope, const struct strlist *allowed)
 {
-	char  *out = xcalloc(1, strlen(scope) + 1);
-	char  *copy = xstrdup(scope), *tok, *save;
+	char *out = xcalloc(1, strlen(scope) + 1);
+	char *copy = xstrdup(scope), *tok, *save;
 
 	for (tok = strtok_r(copy, " ", &save); tok != NULL;
-	    tok = strtok_r(NULL, " ", &save)) {
+	     tok = strtok_r(NULL, " ", &save)) {
 		if (!strlist_contains(allowed, tok))
 			continue;
 		if (*out != '\0')
@@ -149,7 +149,8 @@ issue_tokens(struct context *ctx, const struct user *user, const char *scope,
 		snprintf(r.scope, sizeof r.scope, "%s", out->scope);
 		r.exp = now + cfg->oauth2.refresh_ttl;
 		issue_refresh_hash(out->refresh, hash);
-		if (store_refresh_add(ctx->services->store, hash, &r, now) == -1) {
+		if (store_refresh_add(ctx->services->store, hash, &r, now) ==
+		    -1) {
 			log_error("store: cannot record a refresh token");
 			rc = ISSUE_STORE;
 			goto out;
@@ -182,7 +183,8 @@ issue_oauth2_body(const struct issued *is, int with_scope_always)
 	    "token_type", "bearer", "expires_in", (json_int_t)is->expires_in);
 
 	if (is->refresh != NULL)
-		json_object_set_new(o, "refresh_token", json_string(is->refresh));
+		json_object_set_new(o, "refresh_token",
+		    json_string(is->refresh));
 	if (with_scope_always || (is->scope != NULL && is->scope[0] != '\0'))
 		json_object_set_new(o, "scope", json_string(is->scope));
 	return o;

@@ -18,9 +18,9 @@ struct user;
 #define ISSUE_STORE  (-2)
 
 struct issued {
-	char   *access;   /* the JWT */
-	char   *refresh;  /* opaque refresh token, or NULL */
-	char   *scope;    /* space separated, "" when none */
+	char   *access;  /* the JWT */
+	char   *refresh; /* opaque refresh token, or NULL */
+	char   *scope;   /* space separated, "" when none */
 	int64_t expires_in;
 };
 
@@ -30,9 +30,9 @@ struct issued {
  * 0 done, ISSUE_FAILED (a key or randomness: 500) or ISSUE_STORE (the
  * store did not record the refresh token: 503), both logged.
  */
-int  issue_tokens(struct context *ctx, const struct user *user,
-    const char *scope, int with_refresh, const char *family,
-    struct issued *out);
+int
+issue_tokens(struct context *ctx, const struct user *user, const char *scope,
+    int with_refresh, const char *family, struct issued *out);
 void issued_free(struct issued *is);
 
 /* {"access_token","token_type","expires_in","refresh_token"?,"scope"?} */
@@ -48,6 +48,6 @@ void issue_refresh_hash(const char *token, unsigned char hash[32]);
 char *issue_scope_within(const char *scope, const struct strlist *allowed);
 
 /* Is every scope of the space-separated want in the space-separated have? */
-int  issue_scope_subset(const char *want, const char *have);
+int issue_scope_subset(const char *want, const char *have);
 
 #endif

@@ -34,21 +34,21 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define KEYS_FILE_MAX	  (64 * 1024) /* no key or secret file is larger */
+#define KEYS_FILE_MAX     (64 * 1024) /* no key or secret file is larger */
 #define KEYS_RSA_MIN_BITS 2048
-#define KEYS_SIG_MAX	  1024 /* RSA-8192; checked at load */
+#define KEYS_SIG_MAX      1024 /* RSA-8192; checked at load */
 
 enum key_kind { KIND_HMAC, KIND_RSA, KIND_EC };
 
 /* What each algorithm of SPEC section 2 asks of its key. */
 static const struct keys_alg_info {
-	const char *name;
+	const char   *name;
 	enum key_kind kind;
-	const char *md;	   /* OpenSSL digest name */
-	size_t size;	   /* HMAC: minimum secret; EC: field bytes */
-	const char *group; /* EC: OpenSSL group name */
-	const char *crv;   /* EC: JWK curve name */
-	int keygen_bits;   /* RSA: size `jwtgate keygen` makes */
+	const char   *md;          /* OpenSSL digest name */
+	size_t        size;        /* HMAC: minimum secret; EC: field bytes */
+	const char   *group;       /* EC: OpenSSL group name */
+	const char   *crv;         /* EC: JWK curve name */
+	int           keygen_bits; /* RSA: size `jwtgate keygen` makes */
 } keys_algs[] = {
     [ALG_HS256] = {"HS256", KIND_HMAC, "SHA256", 32, NULL, NULL, 0},
     [ALG_HS384] = {"HS384", KIND_HMAC, "SHA384", 48, NULL, NULL, 0},
@@ -62,27 +62,27 @@ static const struct keys_alg_info {
 };
 
 struct key {
-	char kid[64];
-	char *file;
-	enum key_kind kind;
-	size_t siglen;	       /* bytes of every signature of this key */
-	size_t ecsize;	       /* EC: bytes of R and of S */
-	const EVP_MD *md;      /* the ring's, fetched once */
-	EVP_MAC_CTX *hmac;     /* HMAC: keyed once, duplicated per call */
+	char           kid[64];
+	char          *file;
+	enum key_kind  kind;
+	size_t         siglen; /* bytes of every signature of this key */
+	size_t         ecsize; /* EC: bytes of R and of S */
+	const EVP_MD  *md;     /* the ring's, fetched once */
+	EVP_MAC_CTX   *hmac;   /* HMAC: keyed once, duplicated per call */
 	unsigned char *secret; /* HMAC */
-	size_t secretlen;
-	EVP_PKEY *pkey; /* RSA, EC: public key only */
-	json_t *jwk;	/* RSA, EC: public JWK with kid, alg, use */
+	size_t         secretlen;
+	EVP_PKEY      *pkey; /* RSA, EC: public key only */
+	json_t        *jwk;  /* RSA, EC: public JWK with kid, alg, use */
 };
 
 struct keyring {
 	enum token_alg alg;
-	EVP_MD *md;
-	EVP_MAC *mac;
-	struct key *keys; /* keys[0]: the active key */
-	size_t nkeys;
-	char *pem; /* RS, ES: active private key, PKCS#8 PEM */
-	size_t pemlen;
+	EVP_MD        *md;
+	EVP_MAC       *mac;
+	struct key    *keys; /* keys[0]: the active key */
+	size_t         nkeys;
+	char          *pem; /* RS, ES: active private key, PKCS#8 PEM */
+	size_t         pemlen;
 };
 
 static const struct keys_alg_info *
@@ -110,11 +110,11 @@ static int
 keys_read_file(const char *path, unsigned char **out, size_t *outlen, char *err,
     size_t errlen)
 {
-	struct stat st;
+	struct stat    st;
 	unsigned char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	size_t         len = 0;
+	ssize_t        n;
+	int            fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -130,8 +130,8 @@ keys_read_file(const char *path, unsigned char **out, size_t *outlen, char *err,
 		goto fail;
 	}
 	if ((st.st_mode & 077) != 0)
-		log_warn(
-		    "%s: readable by group or others; use mode 0600", path);
+		log_warn("%s: readable by group or others; use mode 0600",
+		    path);
 	buf = xmalloc((size_t)st.st_size + 1);
 	while (len < (size_t)st.st_size) {
 		n = read(fd, buf + len, (size_t)st.st_size - len);
@@ -140,7 +140,7 @@ keys_read_file(const char *path, unsigned char **out, size_t *outlen, char *err,
 		if (n <= 0) {
 			snprintf(err, errlen, "%s: %s", path,
 			    n == 0 ? "file shrank while read"
-				   : strerror(errno));
+			           : strerror(errno));
 			goto fail;
 		}
 		len += (size_t)n;
@@ -164,10 +164,10 @@ static int
 keys_hmac_kid(struct key *k)
 {
 	unsigned char digest[32];
-	char enc[B64URL_ENCLEN(32) + 1];
+	char          enc[B64URL_ENCLEN(32) + 1];
 
-	if (EVP_Digest(
-		k->secret, k->secretlen, digest, NULL, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(k->secret, k->secretlen, digest, NULL, EVP_sha256(),
+	        NULL) != 1)
 		return -1;
 	b64url_encode(digest, sizeof(digest), enc);
 	memcpy(k->kid, enc, 16);
@@ -180,9 +180,9 @@ keys_load_secret(struct keyring *ring, struct key *k, const char *path,
     char *err, size_t errlen)
 {
 	const struct keys_alg_info *info = keys_info(ring->alg);
-	OSSL_PARAM params[2];
-	unsigned char *buf;
-	size_t len;
+	OSSL_PARAM                  params[2];
+	unsigned char              *buf;
+	size_t                      len;
 
 	if (keys_read_file(path, &buf, &len, err, errlen) == -1)
 		return -1;
@@ -205,8 +205,8 @@ keys_load_secret(struct keyring *ring, struct key *k, const char *path,
 		goto ossl;
 	if ((k->hmac = EVP_MAC_CTX_new(ring->mac)) == NULL)
 		goto ossl;
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_MAC_PARAM_DIGEST, (char *)info->md, 0);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)info->md, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (EVP_MAC_init(k->hmac, k->secret, k->secretlen, params) != 1)
 		goto ossl;
@@ -229,13 +229,13 @@ keys_no_passphrase(char *buf, int size, int rwflag, void *u)
 static EVP_PKEY *
 keys_decode_public(const unsigned char *buf, size_t len)
 {
-	OSSL_DECODER_CTX *dctx;
-	EVP_PKEY *pkey = NULL;
+	OSSL_DECODER_CTX    *dctx;
+	EVP_PKEY            *pkey = NULL;
 	const unsigned char *p = buf;
-	size_t left = len;
+	size_t               left = len;
 
-	dctx = OSSL_DECODER_CTX_new_for_pkey(
-	    &pkey, "PEM", NULL, NULL, EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL,
+	    EVP_PKEY_PUBLIC_KEY, NULL, NULL);
 	if (dctx == NULL)
 		return NULL;
 	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1) {
@@ -250,10 +250,10 @@ keys_decode_public(const unsigned char *buf, size_t len)
 static EVP_PKEY *
 keys_public_part(EVP_PKEY *pkey)
 {
-	EVP_PKEY *pub;
-	unsigned char *der = NULL;
+	EVP_PKEY            *pub;
+	unsigned char       *der = NULL;
 	const unsigned char *p;
-	int derlen;
+	int                  derlen;
 
 	if ((derlen = i2d_PUBKEY(pkey, &der)) <= 0)
 		return NULL;
@@ -273,8 +273,8 @@ keys_parse_pem(const char *path, const unsigned char *buf, size_t len,
     bool public_ok, EVP_PKEY **priv, char *err, size_t errlen)
 {
 	EVP_PKEY *pkey = NULL, *pub = NULL;
-	BIO *bio;
-	bool asked = false;
+	BIO      *bio;
+	bool      asked = false;
 
 	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
 		goto ossl;
@@ -315,10 +315,10 @@ ossl:
 static char *
 keys_bn_b64(const EVP_PKEY *pkey, const char *param, size_t pad)
 {
-	BIGNUM *bn = NULL;
+	BIGNUM        *bn = NULL;
 	unsigned char *bin;
-	char *out = NULL;
-	size_t len;
+	char          *out = NULL;
+	size_t         len;
 
 	if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
 		return NULL;
@@ -338,10 +338,10 @@ static int
 keys_thumbprint(const char *canonical, char *kid, size_t kidlen)
 {
 	unsigned char digest[32];
-	char enc[B64URL_ENCLEN(32) + 1];
+	char          enc[B64URL_ENCLEN(32) + 1];
 
 	if (EVP_Digest(canonical, strlen(canonical), digest, NULL, EVP_sha256(),
-		NULL) != 1)
+	        NULL) != 1)
 		return -1;
 	b64url_encode(digest, sizeof(digest), enc);
 	snprintf(kid, kidlen, "%s", enc);
@@ -353,7 +353,7 @@ static int
 keys_make_jwk(const struct keys_alg_info *info, struct key *k)
 {
 	char *a = NULL, *b = NULL, *canonical = NULL;
-	int rc = -1;
+	int   rc = -1;
 
 	if (k->kind == KIND_RSA) {
 		a = keys_bn_b64(k->pkey, OSSL_PKEY_PARAM_RSA_E, 0);
@@ -399,7 +399,7 @@ static int
 keys_check_pkey(const struct keys_alg_info *info, EVP_PKEY *pkey,
     const char *path, char *err, size_t errlen)
 {
-	char group[64];
+	char   group[64];
 	size_t glen;
 
 	if (info->kind == KIND_RSA) {
@@ -452,13 +452,13 @@ static int
 keys_selftest(const struct key *k, EVP_PKEY *priv)
 {
 	static const unsigned char msg[] = "jwtgate key self-test";
-	unsigned char sig[2 * KEYS_SIG_MAX], *der = NULL;
-	size_t derlen = 0;
-	EVP_MD_CTX *ctx = NULL;
-	ECDSA_SIG *esig = NULL;
-	const unsigned char *p;
-	const BIGNUM *r, *s;
-	int rc = -1;
+	unsigned char              sig[2 * KEYS_SIG_MAX], *der = NULL;
+	size_t                     derlen = 0;
+	EVP_MD_CTX                *ctx = NULL;
+	ECDSA_SIG                 *esig = NULL;
+	const unsigned char       *p;
+	const BIGNUM              *r, *s;
+	int                        rc = -1;
 
 	memset(sig, 0x5a, k->siglen);
 	if (keys_verify(k, msg, sizeof(msg), sig, k->siglen) != 0)
@@ -499,17 +499,17 @@ keys_load_pem(struct keyring *ring, struct key *k, const char *path,
     bool active, char *err, size_t errlen)
 {
 	const struct keys_alg_info *info = keys_info(ring->alg);
-	EVP_PKEY *priv = NULL;
-	unsigned char *buf;
-	size_t len;
-	BIO *bio = NULL;
-	BUF_MEM *mem;
-	int rc = -1;
+	EVP_PKEY                   *priv = NULL;
+	unsigned char              *buf;
+	size_t                      len;
+	BIO                        *bio = NULL;
+	BUF_MEM                    *mem;
+	int                         rc = -1;
 
 	if (keys_read_file(path, &buf, &len, err, errlen) == -1)
 		return -1;
-	k->pkey = keys_parse_pem(
-	    path, buf, len, !active, active ? &priv : NULL, err, errlen);
+	k->pkey = keys_parse_pem(path, buf, len, !active, active ? &priv : NULL,
+	    err, errlen);
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	if (k->pkey == NULL)
@@ -519,7 +519,7 @@ keys_load_pem(struct keyring *ring, struct key *k, const char *path,
 	k->kind = info->kind;
 	k->ecsize = info->size;
 	k->siglen = info->kind == KIND_RSA ? (size_t)EVP_PKEY_get_size(k->pkey)
-					   : 2 * info->size;
+	                                   : 2 * info->size;
 	if (keys_make_jwk(info, k) == -1 || keys_selftest(k, priv) == -1) {
 		snprintf(err, errlen, "%s: the key cannot be used: %s", path,
 		    keys_ossl_reason());
@@ -528,10 +528,10 @@ keys_load_pem(struct keyring *ring, struct key *k, const char *path,
 	if (active) {
 		/* libjwt reads PEM; give it one canonical PKCS#8 block. */
 		if ((bio = BIO_new(BIO_s_secmem())) == NULL ||
-		    PEM_write_bio_PrivateKey(
-			bio, priv, NULL, NULL, 0, NULL, NULL) != 1) {
-			snprintf(
-			    err, errlen, "%s: %s", path, keys_ossl_reason());
+		    PEM_write_bio_PrivateKey(bio, priv, NULL, NULL, 0, NULL,
+		        NULL) != 1) {
+			snprintf(err, errlen, "%s: %s", path,
+			    keys_ossl_reason());
 			goto out;
 		}
 		BIO_get_mem_ptr(bio, &mem);
@@ -585,9 +585,9 @@ keys_load_one(struct keyring *ring, const char *path, bool active, char *err,
     size_t errlen)
 {
 	const struct keys_alg_info *info = keys_info(ring->alg);
-	struct key *k = &ring->keys[ring->nkeys];
-	size_t i;
-	int rc;
+	struct key                 *k = &ring->keys[ring->nkeys];
+	size_t                      i;
+	int                         rc;
 
 	memset(k, 0, sizeof(*k));
 	k->md = ring->md;
@@ -610,13 +610,13 @@ keys_load_one(struct keyring *ring, const char *path, bool active, char *err,
 }
 
 int
-keys_load(
-    const struct config *cfg, struct keyring **out, char *err, size_t errlen)
+keys_load(const struct config *cfg, struct keyring **out, char *err,
+    size_t errlen)
 {
 	const struct keys_alg_info *info = keys_info(cfg->token.algorithm);
-	const char *active;
-	struct keyring *ring;
-	size_t i;
+	const char                 *active;
+	struct keyring             *ring;
+	size_t                      i;
 
 	*out = NULL;
 	if (info == NULL) {
@@ -624,11 +624,11 @@ keys_load(
 		return -1;
 	}
 	active = info->kind == KIND_HMAC ? cfg->token.secret_file
-					 : cfg->token.private_key_file;
+	                                 : cfg->token.private_key_file;
 	if (active == NULL) {
 		snprintf(err, errlen, "[token] %s is required for %s",
 		    info->kind == KIND_HMAC ? "secret_file"
-					    : "private_key_file",
+		                            : "private_key_file",
 		    info->name);
 		return -1;
 	}
@@ -649,7 +649,7 @@ keys_load(
 		goto fail;
 	for (i = 0; i < cfg->token.retired_key_files.n; i++) {
 		if (keys_load_one(ring, cfg->token.retired_key_files.v[i],
-			false, err, errlen) == -1)
+		        false, err, errlen) == -1)
 			goto fail;
 	}
 	*out = ring;
@@ -664,12 +664,12 @@ json_t *
 keys_jwks(const struct keyring *ring)
 {
 	json_t *keys = json_array();
-	size_t i;
+	size_t  i;
 
 	for (i = 0; i < ring->nkeys; i++) {
 		if (ring->keys[i].jwk != NULL)
-			json_array_append_new(
-			    keys, json_deep_copy(ring->keys[i].jwk));
+			json_array_append_new(keys,
+			    json_deep_copy(ring->keys[i].jwk));
 	}
 	return json_pack("{s:o}", "keys", keys);
 }
@@ -732,8 +732,8 @@ keys_siglen(const struct key *k)
 }
 
 void
-keys_signing_material(
-    const struct keyring *ring, const unsigned char **material, size_t *len)
+keys_signing_material(const struct keyring *ring,
+    const unsigned char **material, size_t *len)
 {
 	if (ring->keys[0].kind == KIND_HMAC) {
 		*material = ring->keys[0].secret;
@@ -749,9 +749,9 @@ keys_verify_hmac(const struct key *k, const unsigned char *msg, size_t len,
     const unsigned char *sig, size_t siglen)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	size_t maclen = 0;
-	EVP_MAC_CTX *ctx;
-	int ok;
+	size_t        maclen = 0;
+	EVP_MAC_CTX  *ctx;
+	int           ok;
 
 	/* The template holds the keyed inner and outer states: no rekeying. */
 	if ((ctx = EVP_MAC_CTX_dup(k->hmac)) == NULL)
@@ -775,8 +775,8 @@ keys_verify_hmac(const struct key *k, const unsigned char *msg, size_t len,
 static unsigned char *
 keys_ecdsa_der(const struct key *k, const unsigned char *sig, int *derlen)
 {
-	ECDSA_SIG *esig;
-	BIGNUM *r, *s;
+	ECDSA_SIG     *esig;
+	BIGNUM        *r, *s;
 	unsigned char *der = NULL;
 
 	r = BN_bin2bn(sig, (int)k->ecsize, NULL);
@@ -796,9 +796,9 @@ int
 keys_verify(const struct key *k, const unsigned char *msg, size_t len,
     const unsigned char *sig, size_t siglen)
 {
-	EVP_MD_CTX *ctx;
+	EVP_MD_CTX    *ctx;
 	unsigned char *der = NULL;
-	int derlen = 0, rc;
+	int            derlen = 0, rc;
 
 	if (siglen != k->siglen)
 		return 0;
@@ -830,9 +830,9 @@ static int
 keys_generate_secret(const struct keys_alg_info *info, BIO *bio)
 {
 	unsigned char raw[64];
-	char text[B64URL_ENCLEN(64) + 2];
-	size_t n;
-	int rc = -1;
+	char          text[B64URL_ENCLEN(64) + 2];
+	size_t        n;
+	int           rc = -1;
 
 	if (RAND_bytes(raw, (int)info->size) != 1)
 		goto out;
@@ -850,7 +850,7 @@ static int
 keys_generate_pem(const struct keys_alg_info *info, BIO *bio)
 {
 	EVP_PKEY *pkey;
-	int rc;
+	int       rc;
 
 	if (info->kind == KIND_RSA)
 		pkey = EVP_RSA_gen((unsigned)info->keygen_bits);
@@ -884,10 +884,10 @@ int
 keys_generate(enum token_alg alg, const char *path, char *err, size_t errlen)
 {
 	const struct keys_alg_info *info = keys_info(alg);
-	const char *name = path != NULL ? path : "stdout";
-	BIO *bio;
-	BUF_MEM *mem;
-	int fd = STDOUT_FILENO, rc = -1;
+	const char                 *name = path != NULL ? path : "stdout";
+	BIO                        *bio;
+	BUF_MEM                    *mem;
+	int                         fd = STDOUT_FILENO, rc = -1;
 
 	if (info == NULL) {
 		snprintf(err, errlen, "unknown algorithm");
@@ -898,7 +898,7 @@ keys_generate(enum token_alg alg, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if ((info->kind == KIND_HMAC ? keys_generate_secret(info, bio)
-				     : keys_generate_pem(info, bio)) == -1) {
+	                             : keys_generate_pem(info, bio)) == -1) {
 		snprintf(err, errlen, "cannot generate a %s key: %s",
 		    info->name, keys_ossl_reason());
 		goto out;
@@ -907,8 +907,8 @@ keys_generate(enum token_alg alg, const char *path, char *err, size_t errlen)
 	/* O_EXCL: a key is never overwritten by accident. */
 	if (path != NULL &&
 	    (fd = open(path,
-		 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
-		-1) {
+	         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
+	        -1) {
 		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		goto out;
 	}

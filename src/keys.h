@@ -21,8 +21,8 @@ struct key;
  * and retired_key_files. On error returns -1 and writes "FILE: reason" to
  * err; the reason never contains the secret or its length.
  */
-int keys_load(
-    const struct config *cfg, struct keyring **out, char *err, size_t errlen);
+int  keys_load(const struct config *cfg, struct keyring **out, char *err,
+     size_t errlen);
 void keys_free(struct keyring *ring);
 
 /* {"keys": [public JWKs with kid, alg, use]}; {"keys": []} for HS*. New ref. */
@@ -33,20 +33,20 @@ json_t *keys_jwks(const struct keyring *ring);
  * key for alg to path (created with mode 0600, never overwritten) or, when
  * path is NULL, to standard output.
  */
-int keys_generate(
-    enum token_alg alg, const char *path, char *err, size_t errlen);
+int
+keys_generate(enum token_alg alg, const char *path, char *err, size_t errlen);
 
 /* "HS256" ... "ES512", exactly as in SPEC section 2; -1 for anything else. */
 int keys_alg_parse(const char *name, enum token_alg *out);
 
 /* Lookups for token.c. Index 0 is the active key. */
-enum token_alg keys_alg(const struct keyring *ring);
-size_t keys_count(const struct keyring *ring);
+enum token_alg    keys_alg(const struct keyring *ring);
+size_t            keys_count(const struct keyring *ring);
 const struct key *keys_at(const struct keyring *ring, size_t i);
-const struct key *keys_find(
-    const struct keyring *ring, const char *kid, size_t kidlen);
+const struct key *
+keys_find(const struct keyring *ring, const char *kid, size_t kidlen);
 const char *keys_kid(const struct key *k);
-size_t keys_siglen(const struct key *k); /* bytes, fixed per key */
+size_t      keys_siglen(const struct key *k); /* bytes, fixed per key */
 
 /*
  * Check sig over msg with k, by k's own algorithm: HMAC compared in constant
@@ -60,7 +60,7 @@ int keys_verify(const struct key *k, const unsigned char *msg, size_t len,
  * What libjwt needs to sign with the active key: the secret (HS*) or the
  * private key as PKCS#8 PEM (RS*, ES*). Borrowed; lives as long as ring.
  */
-void keys_signing_material(
-    const struct keyring *ring, const unsigned char **material, size_t *len);
+void keys_signing_material(const struct keyring *ring,
+    const unsigned char **material, size_t *len);
 
 #endif

@@ -18,7 +18,7 @@
 static enum log_level  log_min = LOG_LEVEL_INFO;
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
 
-static const char *const log_names[] = { "debug", "info", "warning", "error" };
+static const char *const log_names[] = {"debug", "info", "warning", "error"};
 
 void
 log_init(enum log_level level, enum log_format format)
@@ -55,9 +55,11 @@ log_json_escape(char *buf, size_t off, size_t cap, const char *str)
 			buf[off++] = '\\';
 			buf[off++] = (char)*s++;
 		} else if (*s < 0x20 || *s == 0x7f) {
-			off += (size_t)snprintf(buf + off, cap - off, "\\u%04x", *s++);
+			off += (size_t)snprintf(buf + off, cap - off, "\\u%04x",
+			    *s++);
 		} else if (n == 0) {
-			off += (size_t)snprintf(buf + off, cap - off, "\\ufffd");
+			off +=
+			    (size_t)snprintf(buf + off, cap - off, "\\ufffd");
 			s++;
 		} else {
 			memcpy(buf + off, s, n);
@@ -89,8 +91,8 @@ log_timestamp(char *ts, size_t len)
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	snprintf(ts, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, now.tv_nsec / 1000000);
 }
 
 static void
@@ -106,8 +108,8 @@ log_emit(enum log_level level, const char *msg, const char *extra_json)
 		    "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
 		    log_names[level]);
 		off = log_json_escape(line, off, sizeof line - 200, msg);
-		off += (size_t)snprintf(line + off, sizeof line - off, "\"%s}\n",
-		    extra_json != NULL ? extra_json : "");
+		off += (size_t)snprintf(line + off, sizeof line - off,
+		    "\"%s}\n", extra_json != NULL ? extra_json : "");
 	} else {
 		off = (size_t)snprintf(line, sizeof line, "%s %s: ", ts,
 		    log_names[level]);
@@ -130,13 +132,13 @@ log_vlog(enum log_level level, const char *fmt, va_list ap)
 	log_emit(level, msg, NULL);
 }
 
-#define LOG_DEFINE(fn, level)                  \
-	void fn(const char *fmt, ...)          \
-	{                                      \
-		va_list ap;                    \
-		va_start(ap, fmt);             \
-		log_vlog(level, fmt, ap);      \
-		va_end(ap);                    \
+#define LOG_DEFINE(fn, level)                                                  \
+	void fn(const char *fmt, ...)                                          \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		log_vlog(level, fmt, ap);                                      \
+		va_end(ap);                                                    \
 	}
 
 LOG_DEFINE(log_debug, LOG_LEVEL_DEBUG)
@@ -183,20 +185,23 @@ log_access(const char *method, const char *path, unsigned status,
 
 		off = (size_t)snprintf(extra, sizeof extra, ",\"method\":\"");
 		off = log_json_escape(extra, off, 128, method);
-		off += (size_t)snprintf(extra + off, sizeof extra - off, "\",\"path\":\"");
+		off += (size_t)snprintf(extra + off, sizeof extra - off,
+		    "\",\"path\":\"");
 		off = log_json_escape(extra, off, off + 1024, path);
 		off += (size_t)snprintf(extra + off, sizeof extra - off,
-		    "\",\"status\":%u,\"duration_ms\":%.3f,\"client\":\"", status,
-		    (double)duration_us / 1000.0);
+		    "\",\"status\":%u,\"duration_ms\":%.3f,\"client\":\"",
+		    status, (double)duration_us / 1000.0);
 		off = log_json_escape(extra, off, off + 128, client);
-		off += (size_t)snprintf(extra + off, sizeof extra - off, "\",\"user\":");
+		off += (size_t)snprintf(extra + off, sizeof extra - off,
+		    "\",\"user\":");
 		if (user != NULL) {
 			extra[off++] = '"';
 			off = log_json_escape(extra, off, off + 256, user);
 			extra[off++] = '"';
 			extra[off] = '\0';
 		} else
-			off += (size_t)snprintf(extra + off, sizeof extra - off, "null");
+			off += (size_t)snprintf(extra + off, sizeof extra - off,
+			    "null");
 		log_emit(LOG_LEVEL_INFO, "request", extra);
 		return;
 	}

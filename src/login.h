@@ -27,7 +27,7 @@ void login_start(struct request *req, const char *username,
     const char *password, const char *scope, bool oauth, login_done_fn done);
 
 /* The login_done_fn of POST /login. */
-void login_reply(struct request *req, const struct user *user,
-    const char *scope);
+void
+login_reply(struct request *req, const struct user *user, const char *scope);
 
 #endif

@@ -31,7 +31,7 @@
 
 struct command {
 	const char *name;
-	int       (*fn)(int argc, char **argv);
+	int (*fn)(int argc, char **argv);
 	const char *usage;
 };
 
@@ -42,13 +42,18 @@ static int cmd_token(int, char **);
 static int cmd_keygen(int, char **);
 
 static const struct command commands[] = {
-	{ "serve", cmd_serve, "serve -c FILE          run in the foreground; logs to stderr" },
-	{ "check", cmd_check, "check -c FILE          validate FILE and everything it references" },
-	{ "hash-password", cmd_hash_password, "hash-password [-a argon2id|bcrypt|yescrypt|sha512crypt]\n"
-	    "                                 read one password (stdin, or a no-echo prompt on a tty), print its hash" },
-	{ "token", cmd_token, "token -c FILE -s SUB [-t TTL] [-a AUD] [-C KEY=VALUE]...\n"
-	    "                                 mint a signed access token with the configured key" },
-	{ "keygen", cmd_keygen, "keygen -a ALG [-o FILE] write a new private key (PEM) or HMAC secret for ALG, mode 0600" },
+    {"serve", cmd_serve,
+        "serve -c FILE          run in the foreground; logs to stderr"},
+    {"check", cmd_check,
+        "check -c FILE          validate FILE and everything it references"},
+    {"hash-password", cmd_hash_password,
+        "hash-password [-a argon2id|bcrypt|yescrypt|sha512crypt]\n"
+        "                                 read one password (stdin, or a no-echo prompt on a tty), print its hash"},
+    {"token", cmd_token,
+        "token -c FILE -s SUB [-t TTL] [-a AUD] [-C KEY=VALUE]...\n"
+        "                                 mint a signed access token with the configured key"},
+    {"keygen", cmd_keygen,
+        "keygen -a ALG [-o FILE] write a new private key (PEM) or HMAC secret for ALG, mode 0600"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -61,7 +66,8 @@ usage(FILE *fp)
 	fprintf(fp, "usage: jwtgate COMMAND [OPTIONS]\n\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  jwtgate %s\n", commands[i].usage);
-	fprintf(fp, "  jwtgate --version | --help\n\n"
+	fprintf(fp,
+	    "  jwtgate --version | --help\n\n"
 	    "Exit status: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.\n");
 }
 
@@ -73,7 +79,8 @@ print_config_errors(const struct config_errors *errs)
 	for (i = 0; i < errs->n; i++)
 		fprintf(stderr, "jwtgate: %s\n", errs->msg[i]);
 	if (errs->dropped > 0)
-		fprintf(stderr, "jwtgate: ... and %zu more errors\n", errs->dropped);
+		fprintf(stderr, "jwtgate: ... and %zu more errors\n",
+		    errs->dropped);
 }
 
 /* "-c FILE" is the only option of serve and check. */
@@ -95,15 +102,18 @@ parse_config_option(int argc, char **argv)
 			path = optarg;
 			break;
 		case ':':
-			fprintf(stderr, "jwtgate: -%c needs an argument\n", optopt);
+			fprintf(stderr, "jwtgate: -%c needs an argument\n",
+			    optopt);
 			return NULL;
 		default:
-			fprintf(stderr, "jwtgate: unknown option -%c\n", optopt);
+			fprintf(stderr, "jwtgate: unknown option -%c\n",
+			    optopt);
 			return NULL;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "jwtgate: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "jwtgate: unexpected argument '%s'\n",
+		    argv[optind]);
 		return NULL;
 	}
 	if (path == NULL)
@@ -131,7 +141,8 @@ load_context(const char *path, struct services **sv, struct context **out)
 		config_free(cfg);
 		return -1;
 	}
-	if (context_new(cfg, sv != NULL ? *sv : NULL, out, err, sizeof err) == -1) {
+	if (context_new(cfg, sv != NULL ? *sv : NULL, out, err, sizeof err) ==
+	    -1) {
 		fprintf(stderr, "jwtgate: %s\n", err);
 		if (sv != NULL)
 			services_free(*sv);
@@ -167,13 +178,15 @@ cmd_hash_password(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt(argc, argv, "a:")) != -1) {
 		if (ch != 'a' || password_alg_parse(optarg, &alg) == -1) {
-			fprintf(stderr, "jwtgate: hash-password -a takes argon2id, "
+			fprintf(stderr,
+			    "jwtgate: hash-password -a takes argon2id, "
 			    "bcrypt, yescrypt or sha512crypt\n");
 			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "jwtgate: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "jwtgate: unexpected argument '%s'\n",
+		    argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (password_read_new(stdin, &password, &why) == -1) {
@@ -195,8 +208,8 @@ cmd_hash_password(int argc, char **argv)
 static int
 cmd_token(int argc, char **argv)
 {
-	struct token_params    p = { 0 };
-	struct strlist         aud = { NULL, 0 };
+	struct token_params    p = {0};
+	struct strlist         aud = {NULL, 0};
 	struct config_errors   errs;
 	struct config         *cfg = NULL;
 	struct keyring        *keys = NULL;
@@ -209,15 +222,14 @@ cmd_token(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt(argc, argv, "c:s:t:a:C:")) != -1) {
 		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 's':
-			p.sub = optarg;
-			break;
+		case 'c': path = optarg; break;
+		case 's': p.sub = optarg; break;
 		case 't':
-			if (config_parse_duration(optarg, &p.ttl) == -1 || p.ttl <= 0) {
-				fprintf(stderr, "jwtgate: token -t %s: not a positive duration\n", optarg);
+			if (config_parse_duration(optarg, &p.ttl) == -1 ||
+			    p.ttl <= 0) {
+				fprintf(stderr,
+				    "jwtgate: token -t %s: not a positive duration\n",
+				    optarg);
 				goto out;
 			}
 			break;
@@ -227,12 +239,12 @@ cmd_token(int argc, char **argv)
 			break;
 		case 'C':
 			if (token_claim_arg(claims, optarg, &why) == -1) {
-				fprintf(stderr, "jwtgate: token -C %s: %s\n", optarg, why);
+				fprintf(stderr, "jwtgate: token -C %s: %s\n",
+				    optarg, why);
 				goto out;
 			}
 			break;
-		default:
-			goto out;
+		default: goto out;
 		}
 	}
 	if (optind != argc || path == NULL || p.sub == NULL) {
@@ -255,9 +267,7 @@ cmd_token(int argc, char **argv)
 		printf("%s\n", jwt);
 		rc = 0;
 		break;
-	case TOKEN_INVALID:
-		fprintf(stderr, "jwtgate: token: %s\n", why);
-		break;
+	case TOKEN_INVALID: fprintf(stderr, "jwtgate: token: %s\n", why); break;
 	case TOKEN_ERROR:
 		fprintf(stderr, "jwtgate: token: %s\n", why);
 		rc = EXIT_RUNTIME;
@@ -285,14 +295,9 @@ cmd_keygen(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt(argc, argv, "a:o:")) != -1) {
 		switch (ch) {
-		case 'a':
-			name = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		default:
-			return EXIT_USAGE;
+		case 'a': name = optarg; break;
+		case 'o': out = optarg; break;
+		default: return EXIT_USAGE;
 		}
 	}
 	if (optind != argc || name == NULL) {
@@ -300,8 +305,10 @@ cmd_keygen(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (keys_alg_parse(name, &alg) == -1) {
-		fprintf(stderr, "jwtgate: keygen -a %s: not one of HS256 HS384 HS512 RS256 "
-		    "RS384 RS512 ES256 ES384 ES512\n", name);
+		fprintf(stderr,
+		    "jwtgate: keygen -a %s: not one of HS256 HS384 HS512 RS256 "
+		    "RS384 RS512 ES256 ES384 ES512\n",
+		    name);
 		return EXIT_USAGE;
 	}
 	if (keys_generate(alg, out, err, sizeof err) == -1) {
@@ -323,32 +330,37 @@ serve_reload_warn(const struct config *old, const struct config *new)
 		const char *key;
 		size_t      off, len;
 	} fixed[] = {
-#define F(key, field) { key, offsetof(struct config, field), \
-	sizeof(((struct config *)0)->field) }
-		F("[server] listen", server.listen),
-		F("[server] threads", server.threads),
-		F("[server] max_connections", server.max_connections),
-		F("[server] max_connections_per_ip", server.max_connections_per_ip),
-		F("[server] connection_timeout", server.connection_timeout),
-		F("[login] max_retries", login.max_retries),
-		F("[login] find_time", login.find_time),
-		F("[login] ban_time", login.ban_time),
-		F("[login] hash_workers", login.hash_workers),
-		F("[store] driver", store.driver),
+#define F(key, field)                                                          \
+	{key, offsetof(struct config, field),                                  \
+	    sizeof(((struct config *)0)->field)}
+	    F("[server] listen", server.listen),
+	    F("[server] threads", server.threads),
+	    F("[server] max_connections", server.max_connections),
+	    F("[server] max_connections_per_ip", server.max_connections_per_ip),
+	    F("[server] connection_timeout", server.connection_timeout),
+	    F("[login] max_retries", login.max_retries),
+	    F("[login] find_time", login.find_time),
+	    F("[login] ban_time", login.ban_time),
+	    F("[login] hash_workers", login.hash_workers),
+	    F("[store] driver", store.driver),
 #undef F
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		if (memcmp((const char *)old + fixed[i].off,
-		    (const char *)new + fixed[i].off, fixed[i].len) != 0)
-			log_warn("reload: %s changed; it takes effect at the next restart",
+		        (const char *)new + fixed[i].off, fixed[i].len) != 0)
+			log_warn(
+			    "reload: %s changed; it takes effect at the next restart",
 			    fixed[i].key);
 	if ((old->store.path == NULL) != (new->store.path == NULL) ||
-	    (old->store.path != NULL && strcmp(old->store.path, new->store.path) != 0) ||
+	    (old->store.path != NULL &&
+	        strcmp(old->store.path, new->store.path) != 0) ||
 	    (old->store.url == NULL) != (new->store.url == NULL) ||
-	    (old->store.url != NULL && strcmp(old->store.url, new->store.url) != 0))
-		log_warn("reload: [store] changed; it takes effect at the next restart");
+	    (old->store.url != NULL &&
+	        strcmp(old->store.url, new->store.url) != 0))
+		log_warn(
+		    "reload: [store] changed; it takes effect at the next restart");
 }
 
 /*
@@ -370,7 +382,8 @@ serve_reload(struct server *srv, struct services *sv, const char *path,
 		for (i = 0; i < errs.n; i++)
 			log_error("reload refused: %s", errs.msg[i]);
 		if (errs.dropped > 0)
-			log_error("reload refused: ... and %zu more errors", errs.dropped);
+			log_error("reload refused: ... and %zu more errors",
+			    errs.dropped);
 		goto out;
 	}
 	if (context_new(cfg, sv, &ctx, err, sizeof err) == -1) {
@@ -397,13 +410,13 @@ serve_drain(void *arg)
 static int
 cmd_serve(int argc, char **argv)
 {
-	const char     *path = parse_config_option(argc, argv);
+	const char      *path = parse_config_option(argc, argv);
 	struct context  *ctx, *cur;
 	struct services *sv;
 	struct server   *srv;
 	sigset_t         set;
-	char            err[1024];
-	int             sig;
+	char             err[1024];
+	int              sig;
 
 	if (path == NULL)
 		return EXIT_USAGE;

@@ -15,8 +15,8 @@
 #define METRICS_ENDPOINTS_MAX 16
 #define METRICS_STATUS_MAX    600
 
-static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
-	0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
+static const double metrics_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 #define METRICS_NBUCKETS (sizeof metrics_bounds / sizeof metrics_bounds[0])
 
 static const char *const *metrics_names;
@@ -36,8 +36,9 @@ void
 metrics_init(const char *const *endpoints, size_t nendpoints)
 {
 	metrics_names = endpoints;
-	metrics_nendpoints = nendpoints < METRICS_ENDPOINTS_MAX ? nendpoints :
-	    METRICS_ENDPOINTS_MAX;
+	metrics_nendpoints = nendpoints < METRICS_ENDPOINTS_MAX
+	    ? nendpoints
+	    : METRICS_ENDPOINTS_MAX;
 }
 
 void
@@ -86,9 +87,8 @@ struct metrics_buf {
 	size_t len, cap;
 };
 
-static void
-metrics_printf(struct metrics_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 metrics_printf(struct metrics_buf *b, const char *fmt, ...)
@@ -111,53 +111,69 @@ metrics_printf(struct metrics_buf *b, const char *fmt, ...)
 char *
 metrics_render(size_t *len)
 {
-	static const char *const logins[] = { "success", "failure", "banned" };
-	static const char *const verifs[] = { "allowed", "public", "denied", "failed" };
-	static const char *const tokens[] = { "access", "refresh" };
-	struct metrics_buf b = { xmalloc(8192), 0, 8192 };
-	uint64_t           cum = 0;
-	size_t             e, s, i;
+	static const char *const logins[] = {"success", "failure", "banned"};
+	static const char *const verifs[] = {"allowed", "public", "denied",
+	    "failed"};
+	static const char *const tokens[] = {"access", "refresh"};
+	struct metrics_buf       b = {xmalloc(8192), 0, 8192};
+	uint64_t                 cum = 0;
+	size_t                   e, s, i;
 
-	metrics_printf(&b, "# HELP jwtgate_http_requests_total HTTP requests answered, by endpoint and status code.\n"
+	metrics_printf(&b,
+	    "# HELP jwtgate_http_requests_total HTTP requests answered, by endpoint and status code.\n"
 	    "# TYPE jwtgate_http_requests_total counter\n");
 	for (e = 0; e <= metrics_nendpoints; e++)
 		for (s = 0; s < METRICS_STATUS_MAX; s++)
 			if (GET(metrics_requests[e][s]) > 0)
 				metrics_printf(&b,
 				    "jwtgate_http_requests_total{endpoint=\"%s\",code=\"%zu\"} %llu\n",
-				    e < metrics_nendpoints ? metrics_names[e] : "other", s,
-				    (unsigned long long)GET(metrics_requests[e][s]));
-	metrics_printf(&b, "# HELP jwtgate_http_request_duration_seconds Time from a request's headers to its answer.\n"
+				    e < metrics_nendpoints ? metrics_names[e]
+				                           : "other",
+				    s,
+				    (unsigned long long)GET(
+				        metrics_requests[e][s]));
+	metrics_printf(&b,
+	    "# HELP jwtgate_http_request_duration_seconds Time from a request's headers to its answer.\n"
 	    "# TYPE jwtgate_http_request_duration_seconds histogram\n");
 	for (i = 0; i < METRICS_NBUCKETS; i++) {
 		cum += GET(metrics_buckets[i]);
-		metrics_printf(&b, "jwtgate_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+		metrics_printf(&b,
+		    "jwtgate_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
 		    metrics_bounds[i], (unsigned long long)cum);
 	}
 	cum += GET(metrics_buckets[METRICS_NBUCKETS]);
-	metrics_printf(&b, "jwtgate_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+	metrics_printf(&b,
+	    "jwtgate_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "jwtgate_http_request_duration_seconds_sum %.6f\n"
 	    "jwtgate_http_request_duration_seconds_count %llu\n",
 	    (unsigned long long)cum, (double)GET(metrics_duration_us) / 1e6,
 	    (unsigned long long)cum);
-	metrics_printf(&b, "# HELP jwtgate_logins_total Password logins (/login and password grants), by result.\n"
+	metrics_printf(&b,
+	    "# HELP jwtgate_logins_total Password logins (/login and password grants), by result.\n"
 	    "# TYPE jwtgate_logins_total counter\n");
 	for (i = 0; i < METRICS_LOGIN_MAX; i++)
 		metrics_printf(&b, "jwtgate_logins_total{result=\"%s\"} %llu\n",
 		    logins[i], (unsigned long long)GET(metrics_logins[i]));
-	metrics_printf(&b, "# HELP jwtgate_verifications_total Guarded requests and /verify calls, by result.\n"
+	metrics_printf(&b,
+	    "# HELP jwtgate_verifications_total Guarded requests and /verify calls, by result.\n"
 	    "# TYPE jwtgate_verifications_total counter\n");
 	for (i = 0; i < METRICS_VERIFY_MAX; i++)
-		metrics_printf(&b, "jwtgate_verifications_total{result=\"%s\"} %llu\n",
-		    verifs[i], (unsigned long long)GET(metrics_verifications[i]));
-	metrics_printf(&b, "# HELP jwtgate_tokens_issued_total Tokens issued, by kind.\n"
+		metrics_printf(&b,
+		    "jwtgate_verifications_total{result=\"%s\"} %llu\n",
+		    verifs[i],
+		    (unsigned long long)GET(metrics_verifications[i]));
+	metrics_printf(&b,
+	    "# HELP jwtgate_tokens_issued_total Tokens issued, by kind.\n"
 	    "# TYPE jwtgate_tokens_issued_total counter\n");
 	for (i = 0; i < METRICS_TOKEN_MAX; i++)
-		metrics_printf(&b, "jwtgate_tokens_issued_total{kind=\"%s\"} %llu\n",
+		metrics_printf(&b,
+		    "jwtgate_tokens_issued_total{kind=\"%s\"} %llu\n",
 		    tokens[i], (unsigned long long)GET(metrics_tokens[i]));
-	metrics_printf(&b, "# HELP jwtgate_bans_total Bans started (per user name and per address).\n"
+	metrics_printf(&b,
+	    "# HELP jwtgate_bans_total Bans started (per user name and per address).\n"
 	    "# TYPE jwtgate_bans_total counter\n"
-	    "jwtgate_bans_total %llu\n", (unsigned long long)GET(metrics_ban_count));
+	    "jwtgate_bans_total %llu\n",
+	    (unsigned long long)GET(metrics_ban_count));
 	*len = b.len;
 	return b.p;
 }

@@ -36,22 +36,22 @@ enum hash_kind {
 };
 
 struct hash_format {
-	const char     *prefix;
-	enum hash_kind  kind;
-	size_t          digest; /* crypt: characters after the last '$' */
-	const char     *malformed;
+	const char    *prefix;
+	enum hash_kind kind;
+	size_t         digest; /* crypt: characters after the last '$' */
+	const char    *malformed;
 };
 
 static const struct hash_format password_formats[] = {
-	{ "$argon2id$", KIND_ARGON2ID, 0, "malformed argon2id hash" },
-	{ "$argon2i$", KIND_ARGON2I, 0, "malformed argon2i hash" },
-	{ "$2b$", KIND_BCRYPT, 53, "malformed bcrypt hash" },
-	{ "$2y$", KIND_BCRYPT, 53, "malformed bcrypt hash" },
-	{ "$2a$", KIND_BCRYPT, 53, "malformed bcrypt hash" },
-	{ "$y$", KIND_YESCRYPT, 43, "malformed yescrypt hash" },
-	{ "$7$", KIND_SCRYPT, 43, "malformed scrypt hash" },
-	{ "$6$", KIND_SHA512, 86, "malformed sha512crypt hash" },
-	{ "$5$", KIND_SHA256, 43, "malformed sha256crypt hash" },
+    {"$argon2id$", KIND_ARGON2ID, 0, "malformed argon2id hash"},
+    {"$argon2i$", KIND_ARGON2I, 0, "malformed argon2i hash"},
+    {"$2b$", KIND_BCRYPT, 53, "malformed bcrypt hash"},
+    {"$2y$", KIND_BCRYPT, 53, "malformed bcrypt hash"},
+    {"$2a$", KIND_BCRYPT, 53, "malformed bcrypt hash"},
+    {"$y$", KIND_YESCRYPT, 43, "malformed yescrypt hash"},
+    {"$7$", KIND_SCRYPT, 43, "malformed scrypt hash"},
+    {"$6$", KIND_SHA512, 86, "malformed sha512crypt hash"},
+    {"$5$", KIND_SHA256, 43, "malformed sha256crypt hash"},
 };
 
 /* Formats refused by name, so the operator knows what to do. */
@@ -59,15 +59,15 @@ static const struct {
 	const char *prefix;
 	const char *why;
 } password_refused[] = {
-	{ "$1$", "MD5-crypt hashes are not accepted" },
-	{ "$apr1$", "Apache MD5 (apr1) hashes are not accepted" },
-	{ "{SHA}", "{SHA} hashes are not accepted" },
-	{ "{SSHA}", "{SSHA} hashes are not accepted" },
-	{ "$argon2d$", "argon2d hashes are not accepted (use argon2id)" },
-	{ "$2x$", "bcrypt $2x$ hashes are not accepted" },
-	{ "$md5", "SunMD5 hashes are not accepted" },
-	{ "$gy$", "gost-yescrypt hashes are not accepted" },
-	{ "$3$", "NT hashes are not accepted" },
+    {"$1$", "MD5-crypt hashes are not accepted"},
+    {"$apr1$", "Apache MD5 (apr1) hashes are not accepted"},
+    {"{SHA}", "{SHA} hashes are not accepted"},
+    {"{SSHA}", "{SSHA} hashes are not accepted"},
+    {"$argon2d$", "argon2d hashes are not accepted (use argon2id)"},
+    {"$2x$", "bcrypt $2x$ hashes are not accepted"},
+    {"$md5", "SunMD5 hashes are not accepted"},
+    {"$gy$", "gost-yescrypt hashes are not accepted"},
+    {"$3$", "NT hashes are not accepted"},
 };
 
 #define PASSWORD_ARGON2_MIN_LEN 16
@@ -79,10 +79,10 @@ int
 password_alg_parse(const char *name, enum password_alg *alg)
 {
 	static const char *const names[] = {
-		[PASSWORD_ARGON2ID] = "argon2id",
-		[PASSWORD_BCRYPT] = "bcrypt",
-		[PASSWORD_YESCRYPT] = "yescrypt",
-		[PASSWORD_SHA512CRYPT] = "sha512crypt",
+	    [PASSWORD_ARGON2ID] = "argon2id",
+	    [PASSWORD_BCRYPT] = "bcrypt",
+	    [PASSWORD_YESCRYPT] = "yescrypt",
+	    [PASSWORD_SHA512CRYPT] = "sha512crypt",
 	};
 	size_t i;
 
@@ -101,9 +101,9 @@ password_format(const char *hash)
 	size_t i;
 
 	for (i = 0; i < sizeof password_formats / sizeof password_formats[0];
-	    i++) {
+	     i++) {
 		if (strncmp(hash, password_formats[i].prefix,
-		    strlen(password_formats[i].prefix)) == 0)
+		        strlen(password_formats[i].prefix)) == 0)
 			return &password_formats[i];
 	}
 	return NULL;
@@ -113,9 +113,9 @@ password_format(const char *hash)
 static int
 password_number(const char **s, unsigned long *out)
 {
-	const char *p = *s;
+	const char   *p = *s;
 	unsigned long v = 0;
-	size_t n = 0;
+	size_t        n = 0;
 
 	if (*p == '0' && p[1] >= '0' && p[1] <= '9')
 		return -1; /* no leading zeros, as libargon2 */
@@ -139,8 +139,8 @@ password_b64_len(const char *s, size_t n)
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const char *c;
-	unsigned last = 0;
-	size_t i;
+	unsigned    last = 0;
+	size_t      i;
 
 	if (n == 0 || n % 4 == 1)
 		return 0;
@@ -156,10 +156,10 @@ password_b64_len(const char *s, size_t n)
 }
 
 struct argon2_params {
-	argon2_type    type;
-	unsigned long  version, m, t, p;
-	size_t         params_len; /* up to and including the '$' before the salt */
-	size_t         saltlen, hashlen;
+	argon2_type   type;
+	unsigned long version, m, t, p;
+	size_t params_len; /* up to and including the '$' before the salt */
+	size_t saltlen, hashlen;
 };
 
 /* $argon2id$v=19$m=65536,t=3,p=1$SALT$HASH, as libargon2 encodes it. */
@@ -220,7 +220,7 @@ password_argon2_parse(const char *hash, struct argon2_params *ap)
 static int
 password_shacrypt_check(const char *hash)
 {
-	const char *s = hash + 3;
+	const char   *s = hash + 3;
 	unsigned long rounds;
 
 	if (strncmp(s, "rounds=", 7) == 0) {
@@ -241,17 +241,17 @@ static int
 password_crypt_check(const char *hash, const struct hash_format *f)
 {
 	const char *digest = strrchr(hash, '$') + 1;
-	int rc;
+	int         rc;
 
 	if (digest - 1 < hash + strlen(f->prefix) ||
-	    strlen(digest) != f->digest || strspn(digest, crypt_b64) != f->digest)
+	    strlen(digest) != f->digest ||
+	    strspn(digest, crypt_b64) != f->digest)
 		return -1;
 	switch (f->kind) {
 	case KIND_BCRYPT:
 		/* $2b$NN$ + 53: cost 04 to 31 */
-		if (strlen(hash) != 60 || hash[6] != '$' ||
-		    hash[4] < '0' || hash[4] > '3' ||
-		    hash[5] < '0' || hash[5] > '9' ||
+		if (strlen(hash) != 60 || hash[6] != '$' || hash[4] < '0' ||
+		    hash[4] > '3' || hash[5] < '0' || hash[5] > '9' ||
 		    (hash[4] - '0') * 10 + (hash[5] - '0') < 4 ||
 		    (hash[4] - '0') * 10 + (hash[5] - '0') > 31)
 			return -1;
@@ -273,8 +273,7 @@ password_crypt_check(const char *hash, const struct hash_format *f)
 		    strchr(hash + 3, '$') != digest - 1)
 			return -1;
 		break;
-	default:
-		return -1;
+	default: return -1;
 	}
 	/*
 	 * Debian's libxcrypt reports sha256crypt as "legacy"; it is still in
@@ -290,25 +289,25 @@ int
 password_check_format(const char *hash, const char **why)
 {
 	const struct hash_format *f;
-	struct argon2_params ap;
-	size_t i;
+	struct argon2_params      ap;
+	size_t                    i;
 
 	if (hash == NULL || *hash == '\0') {
 		*why = "empty password hash";
 		return -1;
 	}
 	for (i = 0; i < sizeof password_refused / sizeof password_refused[0];
-	    i++) {
+	     i++) {
 		if (strncmp(hash, password_refused[i].prefix,
-		    strlen(password_refused[i].prefix)) == 0) {
+		        strlen(password_refused[i].prefix)) == 0) {
 			*why = password_refused[i].why;
 			return -1;
 		}
 	}
 	if ((f = password_format(hash)) == NULL) {
-		*why = hash[0] == '$' || hash[0] == '{' ?
-		    "unsupported hash format" :
-		    "not a password hash (plain-text passwords are not accepted)";
+		*why = hash[0] == '$' || hash[0] == '{'
+		    ? "unsupported hash format"
+		    : "not a password hash (plain-text passwords are not accepted)";
 		return -1;
 	}
 	if (f->kind == KIND_ARGON2ID || f->kind == KIND_ARGON2I) {
@@ -329,8 +328,8 @@ size_t
 password_params_len(const char *hash)
 {
 	const struct hash_format *f;
-	struct argon2_params ap;
-	const char *why, *p;
+	struct argon2_params      ap;
+	const char               *why, *p;
 
 	if (password_check_format(hash, &why) == -1)
 		return 0;
@@ -340,12 +339,9 @@ password_params_len(const char *hash)
 	case KIND_ARGON2I:
 		password_argon2_parse(hash, &ap);
 		return ap.params_len;
-	case KIND_BCRYPT:
-		return 7;
-	case KIND_YESCRYPT:
-		return (size_t)(strchr(hash + 3, '$') + 1 - hash);
-	case KIND_SCRYPT:
-		return 3 + 11;
+	case KIND_BCRYPT: return 7;
+	case KIND_YESCRYPT: return (size_t)(strchr(hash + 3, '$') + 1 - hash);
+	case KIND_SCRYPT: return 3 + 11;
 	case KIND_SHA512:
 	case KIND_SHA256:
 		if (strncmp(hash + 3, "rounds=", 7) != 0)
@@ -360,9 +356,9 @@ static int
 password_crypt_verify(const char *hash, const char *password)
 {
 	struct crypt_data *data;
-	const char *r;
-	size_t len = strlen(hash);
-	int rc = -1;
+	const char        *r;
+	size_t             len = strlen(hash);
+	int                rc = -1;
 
 	data = xcalloc(1, sizeof *data);
 	r = crypt_rn(password, hash, data, sizeof *data);
@@ -383,9 +379,9 @@ int
 password_verify(const char *hash, const char *password)
 {
 	const struct hash_format *f;
-	const char *why;
-	size_t len;
-	int rc;
+	const char               *why;
+	size_t                    len;
+	int                       rc;
 
 	if (hash == NULL || password == NULL ||
 	    password_check_format(hash, &why) == -1)
@@ -408,7 +404,7 @@ password_verify(const char *hash, const char *password)
  * The dummy: any well-formed hash with the default parameters costs a full
  * verification; its digest is arbitrary and never matched on purpose.
  */
-static char password_dummy[160];
+static char           password_dummy[160];
 static pthread_once_t password_dummy_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -447,9 +443,9 @@ password_argon2_new(argon2_type type, unsigned long version, uint32_t t,
     const char *password, char **out)
 {
 	unsigned char salt[64];
-	size_t enclen;
-	char *enc;
-	int rc;
+	size_t        enclen;
+	char         *enc;
+	int           rc;
 
 	if (saltlen > sizeof salt || password_random(salt, saltlen) == -1)
 		return -1;
@@ -470,13 +466,13 @@ static int
 password_crypt_new(const char *prefix, unsigned long count,
     const char *password, char **out)
 {
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	char               setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data *data;
-	const char *r;
-	int rc = -1;
+	const char        *r;
+	int                rc = -1;
 
-	if (crypt_gensalt_rn(prefix, count, NULL, 0, setting,
-	    sizeof setting) == NULL)
+	if (crypt_gensalt_rn(prefix, count, NULL, 0, setting, sizeof setting) ==
+	    NULL)
 		return -1;
 	data = xcalloc(1, sizeof *data);
 	r = crypt_rn(password, setting, data, sizeof *data);
@@ -495,7 +491,7 @@ password_hash(enum password_alg alg, const char *password, char **out,
     const char **why)
 {
 	const char *fmtwhy;
-	int rc = -1;
+	int         rc = -1;
 
 	*out = NULL;
 	if (*password == '\0') {
@@ -515,7 +511,7 @@ password_hash(enum password_alg alg, const char *password, char **out,
 	case PASSWORD_BCRYPT:
 		if (strlen(password) > PASSWORD_BCRYPT_MAX) {
 			*why = "bcrypt uses only the first 72 bytes of a "
-			    "password; use argon2id";
+			       "password; use argon2id";
 			return -1;
 		}
 		rc = password_crypt_new("$2b$", PASSWORD_BCRYPT_COST, password,
@@ -546,13 +542,13 @@ password_hash(enum password_alg alg, const char *password, char **out,
 int
 password_hash_like(const char *like, char **out, const char **why)
 {
-	unsigned char raw[16];
-	char password[33];
+	unsigned char        raw[16];
+	char                 password[33];
 	struct argon2_params ap;
-	struct crypt_data *data;
-	const char *r;
-	size_t i;
-	int rc = -1;
+	struct crypt_data   *data;
+	const char          *r;
+	size_t               i;
+	int                  rc = -1;
 
 	*out = NULL;
 	if (password_check_format(like, why) == -1)
@@ -603,7 +599,7 @@ static int
 password_read_line(FILE *in, char *buf, size_t size)
 {
 	size_t len;
-	int c;
+	int    c;
 
 	if (fgets(buf, (int)size, in) == NULL)
 		return -1;
@@ -626,7 +622,7 @@ static int
 password_prompt(FILE *in, const char *prompt, char *buf, size_t size)
 {
 	struct termios saved, quiet;
-	int fd = fileno(in), rc;
+	int            fd = fileno(in), rc;
 
 	fputs(prompt, stderr);
 	fflush(stderr);
@@ -648,7 +644,7 @@ password_read_new(FILE *in, char **out, const char **why)
 {
 	char first[PASSWORD_MAX + 3], again[PASSWORD_MAX + 3];
 	bool tty = isatty(fileno(in));
-	int rc = -1, r;
+	int  rc = -1, r;
 
 	*out = NULL;
 	if (tty)

@@ -24,9 +24,9 @@
 #define PASSWORD_ARGON2_SALT  16
 #define PASSWORD_ARGON2_LEN   32
 
-#define PASSWORD_BCRYPT_COST      12      /* OWASP: at least 10 */
-#define PASSWORD_BCRYPT_MAX       72      /* bcrypt ignores what follows */
-#define PASSWORD_SHA512_ROUNDS    500000  /* about as slow as bcrypt 12 */
+#define PASSWORD_BCRYPT_COST   12     /* OWASP: at least 10 */
+#define PASSWORD_BCRYPT_MAX    72     /* bcrypt ignores what follows */
+#define PASSWORD_SHA512_ROUNDS 500000 /* about as slow as bcrypt 12 */
 /* yescrypt: libxcrypt's default cost, as Debian uses for /etc/shadow. */
 
 /*
@@ -44,14 +44,14 @@ enum password_alg {
 };
 
 /* "argon2id", "bcrypt", "yescrypt", "sha512crypt" -> alg; -1 if unknown. */
-int  password_alg_parse(const char *name, enum password_alg *alg);
+int password_alg_parse(const char *name, enum password_alg *alg);
 
 /*
  * 0 if hash is in an accepted format and well formed (complete digest,
  * valid characters, sane parameters), else -1 and *why says what is wrong,
  * without quoting the hash. Cheap: nothing is hashed.
  */
-int  password_check_format(const char *hash, const char **why);
+int password_check_format(const char *hash, const char **why);
 
 /*
  * Length of the part of hash that fixes its cost (format and parameters,
@@ -61,7 +61,7 @@ int  password_check_format(const char *hash, const char **why);
 size_t password_params_len(const char *hash);
 
 /* 1 match, 0 no match, -1 error (malformed hash, libcrypt failure). */
-int  password_verify(const char *hash, const char *password);
+int password_verify(const char *hash, const char *password);
 
 /*
  * Verify password against a fixed argon2id hash with the default
@@ -73,22 +73,22 @@ void password_dummy_verify(const char *password);
 const char *password_dummy_hash(void);
 
 /* A new hash of password, in *out (free it). -1 and *why on failure. */
-int  password_hash(enum password_alg alg, const char *password, char **out,
-	 const char **why);
+int password_hash(enum password_alg alg, const char *password, char **out,
+    const char **why);
 
 /*
  * A hash of a random password with the same format and parameters as like,
  * so that verifying against it costs what verifying against like costs.
  * Also proves that libcrypt or libargon2 accepts like's parameters.
  */
-int  password_hash_like(const char *like, char **out, const char **why);
+int password_hash_like(const char *like, char **out, const char **why);
 
 /*
  * Read a new password for hash-password: on a terminal, prompt twice on
  * stderr with echo off; otherwise read one line (CR LF or LF stripped).
  * *out is freed by password_free().
  */
-int  password_read_new(FILE *in, char **out, const char **why);
+int password_read_new(FILE *in, char **out, const char **why);
 
 /* Wipe and free a password. */
 void password_free(char *password);

@@ -62,8 +62,7 @@ regulation_error(struct regulation *reg)
 /* prefix and the base64url SHA-256 of s: fixed length, the same on every
  * node, whatever s an attacker sends. */
 static int
-regulation_digest_key(const char *prefix, const char *s,
-    char key[REG_KEY_MAX])
+regulation_digest_key(const char *prefix, const char *s, char key[REG_KEY_MAX])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	size_t        n = strlen(prefix);
@@ -169,7 +168,7 @@ regulation_count(struct regulation *reg, const char *key, int64_t now)
 	if ((rv = store_banned(reg->store, key, now, &until)) != 0)
 		return rv == 1 ? 0 : -1;
 	if (store_fail(reg->store, key, now, reg->find_time, reg->max_retries,
-	    reg->ban_time, &until) == -1)
+	        reg->ban_time, &until) == -1)
 		return -1;
 	return until > now && until == now + reg->ban_time;
 }

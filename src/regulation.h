@@ -52,20 +52,20 @@ struct regulation *regulation_new(const struct config *cfg, struct store *st);
  * on user and addr ends; -1 the store failed (answer 503). user and addr
  * may be NULL (not checked), addr also "".
  */
-int  regulation_check(struct regulation *reg, const char *user,
-	 const char *addr, int64_t now, int64_t *retry_after);
+int regulation_check(struct regulation *reg, const char *user, const char *addr,
+    int64_t now, int64_t *retry_after);
 
 /*
  * Count a failed login: the REGULATION_BANNED_* bans it started, or -1
  * when the store failed (the counts that could be written are kept). A key
  * already banned is not counted (the store would not count it either).
  */
-int  regulation_fail(struct regulation *reg, const char *user,
-	 const char *addr, int64_t now);
+int regulation_fail(struct regulation *reg, const char *user, const char *addr,
+    int64_t now);
 
 /* A successful login: clears user's counter (see above). 0, or -1. */
-int  regulation_success(struct regulation *reg, const char *user,
-	 const char *addr, int64_t now);
+int regulation_success(struct regulation *reg, const char *user,
+    const char *addr, int64_t now);
 
 void regulation_stats(struct regulation *reg, struct regulation_stats *st);
 

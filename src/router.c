@@ -14,18 +14,18 @@
 #include "http.h"
 
 static const struct route_entry router_table[] = {
-	{ "/login", "POST", handler_login, false },
-	{ "/token", "POST", handler_token, false },
-	{ "/logout", "POST", handler_logout, true },
-	{ "/me", "GET, HEAD", handler_me, true },
-	{ "/verify", NULL, handler_verify, false },
-	{ "/.well-known/jwks.json", "GET, HEAD", handler_jwks, false },
-	{ "/.well-known/oauth-authorization-server", "GET, HEAD",
-	    handler_oauth_metadata, false },
-	{ "/openapi.json", "GET, HEAD", handler_openapi, false },
-	{ "/healthz", "GET, HEAD", handler_healthz, false },
-	{ "/readyz", "GET, HEAD", handler_readyz, false },
-	{ "/metrics", "GET, HEAD", handler_metrics, false },
+    {"/login", "POST", handler_login, false},
+    {"/token", "POST", handler_token, false},
+    {"/logout", "POST", handler_logout, true},
+    {"/me", "GET, HEAD", handler_me, true},
+    {"/verify", NULL, handler_verify, false},
+    {"/.well-known/jwks.json", "GET, HEAD", handler_jwks, false},
+    {"/.well-known/oauth-authorization-server", "GET, HEAD",
+        handler_oauth_metadata, false},
+    {"/openapi.json", "GET, HEAD", handler_openapi, false},
+    {"/healthz", "GET, HEAD", handler_healthz, false},
+    {"/readyz", "GET, HEAD", handler_readyz, false},
+    {"/metrics", "GET, HEAD", handler_metrics, false},
 };
 
 #define ROUTER_N (sizeof router_table / sizeof router_table[0])
@@ -90,7 +90,7 @@ router_allow_header(const struct route_entry *e, bool with_options, char *buf,
 static int
 router_guard(struct request *req)
 {
-	struct rule_decision d = { false, req->ctx->cfg->auth.backend, NULL };
+	struct rule_decision d = {false, req->ctx->cfg->auth.backend, NULL};
 	struct auth_result   r;
 
 	if (auth_check(req, &d, &r) != AUTH_ALLOWED) {
@@ -108,7 +108,8 @@ router_dispatch(struct request *req)
 {
 	const struct config      *cfg = req->ctx->cfg;
 	const struct route_entry *e = req->route;
-	bool options_free = strlist_contains(&cfg->auth.exclude_methods, "OPTIONS");
+	bool                      options_free =
+	    strlist_contains(&cfg->auth.exclude_methods, "OPTIONS");
 	char allow[128];
 
 	if (req->body_too_large) {

@@ -22,12 +22,13 @@
 
 /* Paths used to tell whether a pattern matches everything (SPEC 5). */
 static const char *const rules_probe_paths[] = {
-	"/", "/2f0c1e7a-5b64-4c1b-9d0e-6a8f3b2d7c51",
+    "/",
+    "/2f0c1e7a-5b64-4c1b-9d0e-6a8f3b2d7c51",
 };
 
 struct rules {
 	const struct config *cfg;
-	pcre2_match_context *mc;     /* limits; read-only once built */
+	pcre2_match_context *mc; /* limits; read-only once built */
 	pcre2_code         **exclude;
 	size_t               nexclude;
 	const struct route **routes; /* longest prefix first */
@@ -89,7 +90,7 @@ rules_search(const struct rules *r, pcre2_code *re, const char *path)
 		pthread_setspecific(rules_md_key, md);
 	}
 	return pcre2_match(re, (PCRE2_SPTR)path, strlen(path), 0, 0, md,
-	    r->mc) >= 0;
+	           r->mc) >= 0;
 }
 
 bool
@@ -97,7 +98,8 @@ rules_matches_all(const struct rules *r, size_t i)
 {
 	size_t j;
 
-	for (j = 0; j < sizeof rules_probe_paths / sizeof rules_probe_paths[0]; j++)
+	for (j = 0; j < sizeof rules_probe_paths / sizeof rules_probe_paths[0];
+	     j++)
 		if (!rules_search(r, r->exclude[i], rules_probe_paths[j]))
 			return false;
 	return true;
@@ -133,19 +135,23 @@ rules_new(const struct config *cfg, struct rules **out, char *err,
 		int        code;
 		PCRE2_SIZE off;
 
-		r->exclude[i] = pcre2_compile((PCRE2_SPTR)cfg->auth.exclude.v[i],
-		    PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+		r->exclude[i] =
+		    pcre2_compile((PCRE2_SPTR)cfg->auth.exclude.v[i],
+		        PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
 		if (r->exclude[i] == NULL) {
-			snprintf(err, errlen, "%s:%d: [auth] exclude: invalid pattern",
-			    cfg->path, cfg->auth.exclude_lines[i]);
+			snprintf(err, errlen,
+			    "%s:%d: [auth] exclude: invalid pattern", cfg->path,
+			    cfg->auth.exclude_lines[i]);
 			rules_free(r);
 			return -1;
 		}
 		pcre2_jit_compile(r->exclude[i], PCRE2_JIT_COMPLETE);
 		if (rules_matches_all(r, i))
-			log_warn("%s:%d: [auth] exclude: '%s' matches every path: "
-			    "no request needs a token", cfg->path,
-			    cfg->auth.exclude_lines[i], cfg->auth.exclude.v[i]);
+			log_warn(
+			    "%s:%d: [auth] exclude: '%s' matches every path: "
+			    "no request needs a token",
+			    cfg->path, cfg->auth.exclude_lines[i],
+			    cfg->auth.exclude.v[i]);
 	}
 	r->nroutes = cfg->nroutes;
 	r->routes = xcalloc(r->nroutes + 1, sizeof *r->routes);
@@ -197,12 +203,13 @@ rules_pop_segment(char *out, size_t *len)
 int
 rules_normalize(const char *target, char *out, size_t outlen)
 {
-	char   *dec;
-	size_t  n, i, len = 0, end;
+	char       *dec;
+	size_t      n, i, len = 0, end;
 	const char *p = target;
 
 	/* Absolute form: skip "scheme://authority". */
-	if (strncasecmp(p, "http://", 7) == 0 || strncasecmp(p, "https://", 8) == 0) {
+	if (strncasecmp(p, "http://", 7) == 0 ||
+	    strncasecmp(p, "https://", 8) == 0) {
 		p = strstr(p, "://") + 3;
 		p += strcspn(p, "/?#");
 		if (*p != '/')
@@ -331,7 +338,8 @@ rules_decide(const struct rules *r, const char *method, const char *path,
 
 		if (!rules_route_covers(rt, path))
 			continue;
-		if (rt->methods.n > 0 && !strlist_contains(&rt->methods, method))
+		if (rt->methods.n > 0 &&
+		    !strlist_contains(&rt->methods, method))
 			continue;
 		out->route = rt;
 		out->public = rt->public;

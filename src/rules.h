@@ -14,20 +14,20 @@
 struct rules;
 
 struct rule_decision {
-	bool                public;  /* no token needed */
+	bool public;                 /* no token needed */
 	enum backend_kind   backend; /* where the token is read from */
 	const struct route *route;   /* the rule applied, or NULL */
 };
 
 /* 0 when pattern compiles as PCRE2, else -1 with the reason in err. */
-int  rules_pattern_check(const char *pattern, char *err, size_t errlen);
+int rules_pattern_check(const char *pattern, char *err, size_t errlen);
 
 /*
  * Compile [auth] exclude and order the routes; a pattern that matches every
  * path is logged as a warning. cfg must outlive the rules.
  */
 int  rules_new(const struct config *cfg, struct rules **out, char *err,
-    size_t errlen);
+     size_t errlen);
 void rules_free(struct rules *r);
 
 /*
@@ -37,7 +37,7 @@ void rules_free(struct rules *r);
  * parsed (bad escapes, NUL or control characters, not a path): the caller
  * fails closed.
  */
-int  rules_normalize(const char *target, char *out, size_t outlen);
+int rules_normalize(const char *target, char *out, size_t outlen);
 
 /* Decide for a normalised path, in SPEC order: methods, patterns, route. */
 void rules_decide(const struct rules *r, const char *method, const char *path,

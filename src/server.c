@@ -43,13 +43,14 @@
 struct watch {
 	struct watch *prev, *next;
 	int           fd;
-	uint64_t      since_us; /* atomic; start of the request being received, 0: none */
+	uint64_t
+	    since_us; /* atomic; start of the request being received, 0: none */
 };
 
 struct server {
 	struct MHD_Daemon *daemon;
 	pthread_t          watchdog;
-	pthread_mutex_t    wlock;     /* guards watches, stopping */
+	pthread_mutex_t    wlock; /* guards watches, stopping */
 	pthread_cond_t     wcond;
 	struct watch      *watches;
 	bool               stopping;
@@ -57,9 +58,9 @@ struct server {
 	int                fd;
 	bool               unix_path; /* we created a socket file */
 	char               path[108];
-	pthread_mutex_t    lock;      /* guards ctx */
+	pthread_mutex_t    lock; /* guards ctx */
 	struct context    *ctx;
-	unsigned           inflight;  /* atomic */
+	unsigned           inflight; /* atomic */
 };
 
 static struct context *
@@ -105,9 +106,11 @@ server_peer(struct request *req)
 
 		inet_ntop(AF_INET, &in->sin_addr, req->peer, sizeof req->peer);
 	} else {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)sa;
 
-		inet_ntop(AF_INET6, &in6->sin6_addr, req->peer, sizeof req->peer);
+		inet_ntop(AF_INET6, &in6->sin6_addr, req->peer,
+		    sizeof req->peer);
 	}
 	req->peer_trusted = http_trusted(req->ctx->cfg, req->peer);
 }
@@ -141,7 +144,8 @@ server_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 
 	pthread_mutex_lock(&srv->wlock);
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		w = xcalloc(1, sizeof *w);
 		w->fd = ci != NULL ? ci->connect_fd : -1;
 		w->since_us = clock_mono_us();
@@ -176,13 +180,17 @@ server_watchdog(void *arg)
 		struct watch *w;
 
 		for (w = srv->watches; w != NULL; w = w->next) {
-			uint64_t since = __atomic_load_n(&w->since_us, __ATOMIC_RELAXED);
+			uint64_t since =
+			    __atomic_load_n(&w->since_us, __ATOMIC_RELAXED);
 
-			if (since != 0 && now - since > srv->deadline_us && w->fd != -1) {
-				log_debug("closing a connection whose request took over %us",
+			if (since != 0 && now - since > srv->deadline_us &&
+			    w->fd != -1) {
+				log_debug(
+				    "closing a connection whose request took over %us",
 				    (unsigned)(srv->deadline_us / 1000000));
 				shutdown(w->fd, SHUT_RDWR);
-				__atomic_store_n(&w->since_us, 0, __ATOMIC_RELAXED);
+				__atomic_store_n(&w->since_us, 0,
+				    __ATOMIC_RELAXED);
 			}
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -284,7 +292,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = req = server_request_new(srv, conn, url, method);
 		if (server_body_too_large(req)) {
 			/* The connection closes: the body is never read. */
-			http_reply_error(&req->res, 413, "Request Entity Too Large");
+			http_reply_error(&req->res, 413,
+			    "Request Entity Too Large");
 			http_set_header(&req->res, "Connection", "close");
 			return server_queue(req);
 		}
@@ -317,8 +326,8 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct server  *srv = cls;
 	struct request *req = *con_cls;
 
-	unsigned        status;
-	uint64_t        now = clock_mono_us();
+	unsigned status;
+	uint64_t now = clock_mono_us();
 
 	if (req == NULL)
 		return;
@@ -326,8 +335,9 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	/* The next request on this connection starts its clock now. */
 	server_watch_mark(conn, now);
 	/* 0 in logs and metrics: the answer never went out whole. */
-	status = req->queued && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ?
-	    req->res.status : 0;
+	status = req->queued && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+	    ? req->res.status
+	    : 0;
 	metrics_request(router_index(req->route), status, now - req->start_us);
 	if (req->ctx->cfg->server.access_log)
 		log_access(req->method, req->path, status, now - req->start_us,
@@ -374,14 +384,18 @@ server_bind_unix(struct server *srv, const char *path, char *err, size_t errlen)
 	 */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket", path);
+			snprintf(err, errlen, "%s exists and is not a socket",
+			    path);
 			return -1;
 		}
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd != -1 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+		if (fd != -1 &&
+		    connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
 			close(fd);
-			snprintf(err, errlen, "cannot listen on unix:%s: another "
-			    "process is listening there", path);
+			snprintf(err, errlen,
+			    "cannot listen on unix:%s: another "
+			    "process is listening there",
+			    path);
 			return -1;
 		}
 		if (fd != -1)
@@ -434,7 +448,8 @@ server_bind_inet(const struct listen_addr *la, char *err, size_t errlen)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (la->family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1 || listen(fd, 512) == -1)
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    listen(fd, 512) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -457,7 +472,8 @@ server_log_address(int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
 	if (ss.ss_family == AF_UNIX) {
-		log_notice("listening on unix:%s", ((struct sockaddr_un *)&ss)->sun_path);
+		log_notice("listening on unix:%s",
+		    ((struct sockaddr_un *)&ss)->sun_path);
 	} else if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 
@@ -478,7 +494,8 @@ server_listen(struct server *srv, const struct config *cfg, char *err,
 	int n = sd_listen_fds(1);
 
 	if (n > 1) {
-		snprintf(err, errlen, "systemd passed %d sockets; expected one", n);
+		snprintf(err, errlen, "systemd passed %d sockets; expected one",
+		    n);
 		return -1;
 	}
 	if (n == 1) {
@@ -486,7 +503,8 @@ server_listen(struct server *srv, const struct config *cfg, char *err,
 		return SD_LISTEN_FDS_START;
 	}
 	if (cfg->server.listen.family == AF_UNIX)
-		return server_bind_unix(srv, cfg->server.listen.path, err, errlen);
+		return server_bind_unix(srv, cfg->server.listen.path, err,
+		    errlen);
 	return server_bind_inet(&cfg->server.listen, err, errlen);
 }
 
@@ -532,21 +550,20 @@ server_start(struct context *ctx, struct server **out, char *err, size_t errlen)
 	srv->fd = server_listen(srv, cfg, err, errlen);
 	if (srv->fd == -1)
 		goto fail;
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-	    MHD_ALLOW_SUSPEND_RESUME;
-	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL,
-	    server_access, srv,
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, server_access, srv,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 	    MHD_OPTION_CONNECTION_LIMIT, cfg->server.max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->server.max_connections_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->server.connection_timeout,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    cfg->server.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->server.connection_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, server_notify, srv,
 	    MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, NULL,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, server_memory_limit(cfg),
-	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, NULL,
-	    MHD_OPTION_END);
+	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, NULL, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP server");
 		goto fail;
@@ -572,7 +589,7 @@ void
 server_stop(struct server *srv, unsigned grace_ms, void (*drain)(void *arg),
     void *arg)
 {
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	struct timespec tick = {0, 10 * 1000 * 1000};
 	unsigned        waited = 0;
 	MHD_socket      fd;
 

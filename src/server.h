@@ -17,7 +17,7 @@ struct context;
  * Bind the configured address (or take the socket systemd passed), start
  * the worker threads and log "listening on ADDRESS:PORT".
  */
-int  server_start(struct context *ctx, struct server **out, char *err,
+int server_start(struct context *ctx, struct server **out, char *err,
     size_t errlen);
 /* Swap in a new context; requests in flight keep the old one. */
 void server_set_context(struct server *srv, struct context *ctx);
@@ -26,6 +26,6 @@ void server_set_context(struct server *srv, struct context *ctx);
  * drain(arg) (if not NULL) while connections can still be resumed, stop.
  */
 void server_stop(struct server *srv, unsigned grace_ms,
-    void (*drain)(void *arg), void *arg);
+    void (*drain)(void *arg), void           *arg);
 
 #endif

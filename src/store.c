@@ -66,8 +66,8 @@ store_counter_fail(struct store_counter *c, int64_t now, int64_t find_time,
 		c->fails = 0;
 	}
 	window_end = c->first != 0 ? c->first + find_time : 0;
-	c->expires = window_end > c->banned_until ? window_end :
-	    c->banned_until;
+	c->expires =
+	    window_end > c->banned_until ? window_end : c->banned_until;
 }
 
 int
@@ -87,18 +87,19 @@ store_open_limits(const struct config *cfg, const struct store_limits *limits,
 	if (base.limits.max_counters == 0)
 		base.limits.max_counters = STORE_DEFAULT_MAX_COUNTERS;
 	base.leeway = cfg->token.leeway > 0 ? cfg->token.leeway : 0;
-	base.family_ttl = cfg->oauth2.refresh_ttl > 0 ?
-	    cfg->oauth2.refresh_ttl : STORE_FAMILY_TTL_DEFAULT;
+	base.family_ttl = cfg->oauth2.refresh_ttl > 0
+	    ? cfg->oauth2.refresh_ttl
+	    : STORE_FAMILY_TTL_DEFAULT;
 
 	switch (cfg->store.driver) {
 	case STORE_SQLITE:
 		return store_sqlite_open(cfg, &base, out, err, errlen);
 	case STORE_MEMORY:
 		return store_memory_open(cfg, &base, out, err, errlen);
-	case STORE_REDIS:
-		return store_redis_open(cfg, &base, out, err, errlen);
+	case STORE_REDIS: return store_redis_open(cfg, &base, out, err, errlen);
 	}
-	snprintf(err, errlen, "unknown store driver %d", (int)cfg->store.driver);
+	snprintf(err, errlen, "unknown store driver %d",
+	    (int)cfg->store.driver);
 	return -1;
 }
 
@@ -200,7 +201,7 @@ int
 store_family_revoke(struct store *st, const char *family, int64_t now)
 {
 	if (!store_str_ok("refresh family", family,
-	    sizeof ((struct store_refresh *)0)->family - 1))
+	        sizeof((struct store_refresh *)0)->family - 1))
 		return -1;
 	return st->ops->family_revoke(st, family, now);
 }

@@ -49,22 +49,21 @@ struct store_limits {
 
 /* Opens the configured driver, creating the schema; err names the file or
  * URL and the reason. */
-int  store_open(const struct config *cfg, struct store **out, char *err,
-	 size_t errlen);
-int  store_open_limits(const struct config *cfg,
-	 const struct store_limits *limits, struct store **out, char *err,
-	 size_t errlen);
-void store_close(struct store *st);
+int store_open(const struct config *cfg, struct store **out, char *err,
+    size_t errlen);
+int
+store_open_limits(const struct config *cfg, const struct store_limits *limits,
+    struct store **out, char *err, size_t errlen);
+void        store_close(struct store *st);
 const char *store_driver_name(const struct store *st);
 
 /* 0 the store answers, -1 it does not (GET /readyz). */
-int  store_ping(struct store *st);
+int store_ping(struct store *st);
 
 /* Revoked token ids, kept until exp + [token] leeway. Revoking is idempotent (the later
  * exp wins): 0, or -1. is_revoked: 1 revoked, 0 not, -1 error. */
-int  store_revoke(struct store *st, const char *jti, int64_t exp,
-	 int64_t now);
-int  store_is_revoked(struct store *st, const char *jti, int64_t now);
+int store_revoke(struct store *st, const char *jti, int64_t exp, int64_t now);
+int store_is_revoked(struct store *st, const char *jti, int64_t now);
 
 /*
  * Refresh tokens, known by the SHA-256 of the opaque token only.
@@ -86,22 +85,22 @@ int  store_is_revoked(struct store *st, const char *jti, int64_t now);
  * expired, used or in a revoked family; -1 error. *out is zeroed unless 0;
  * out may be NULL.
  */
-int  store_refresh_add(struct store *st, const unsigned char hash[32],
-	 const struct store_refresh *r, int64_t now);
-int  store_refresh_use(struct store *st, const unsigned char hash[32],
-	 int64_t now, struct store_refresh *out);
-int  store_refresh_peek(struct store *st, const unsigned char hash[32],
-	 int64_t now, struct store_refresh *out);
+int store_refresh_add(struct store *st, const unsigned char hash[32],
+    const struct store_refresh *r, int64_t now);
+int store_refresh_use(struct store *st, const unsigned char hash[32],
+    int64_t now, struct store_refresh *out);
+int store_refresh_peek(struct store *st, const unsigned char hash[32],
+    int64_t now, struct store_refresh *out);
 
 /* Revoke a family: every later use of one of its tokens gives 1 (or 2 if
  * that token had been used). 0, or -1. */
-int  store_family_revoke(struct store *st, const char *family, int64_t now);
+int store_family_revoke(struct store *st, const char *family, int64_t now);
 
 /* The family of the token with this hash, as store_family_revoke(): 0
  * done, 1 unknown or expired token, -1 error (logout with a refresh
  * token). */
-int  store_refresh_revoke(struct store *st, const unsigned char hash[32],
-	 int64_t now);
+int store_refresh_revoke(struct store *st, const unsigned char hash[32],
+    int64_t now);
 
 /*
  * Failed-login counters, keyed by an opaque string (the caller prefixes
@@ -115,15 +114,15 @@ int  store_refresh_revoke(struct store *st, const unsigned char hash[32],
  * banned: 1 banned (*until set), 0 not (*until 0), -1 error.
  * clear: forgets the key's count (a success), never an active ban. 0, -1.
  */
-int  store_fail(struct store *st, const char *key, int64_t now,
-	 int64_t find_time, unsigned max_retries, int64_t ban_time,
-	 int64_t *banned_until);
-int  store_banned(struct store *st, const char *key, int64_t now,
-	 int64_t *until);
-int  store_clear(struct store *st, const char *key);
+int
+store_fail(struct store *st, const char *key, int64_t now, int64_t find_time,
+    unsigned max_retries, int64_t ban_time, int64_t *banned_until);
+int
+store_banned(struct store *st, const char *key, int64_t now, int64_t *until);
+int store_clear(struct store *st, const char *key);
 
 /* Drops expired revocations, refresh tokens, families and counters. The
  * drivers also purge on their own as they write; 0, or -1. */
-int  store_purge(struct store *st, int64_t now);
+int store_purge(struct store *st, int64_t now);
 
 #endif

@@ -19,29 +19,29 @@
 struct store_ops {
 	const char *name;
 	void (*close)(struct store *);
-	int  (*ping)(struct store *);
-	int  (*revoke)(struct store *, const char *, int64_t, int64_t);
-	int  (*is_revoked)(struct store *, const char *, int64_t);
-	int  (*refresh_add)(struct store *, const unsigned char *,
+	int (*ping)(struct store *);
+	int (*revoke)(struct store *, const char *, int64_t, int64_t);
+	int (*is_revoked)(struct store *, const char *, int64_t);
+	int (*refresh_add)(struct store *, const unsigned char *,
 	    const struct store_refresh *, int64_t);
-	int  (*refresh_use)(struct store *, const unsigned char *, int64_t,
+	int (*refresh_use)(struct store *, const unsigned char *, int64_t,
 	    struct store_refresh *);
-	int  (*refresh_peek)(struct store *, const unsigned char *, int64_t,
+	int (*refresh_peek)(struct store *, const unsigned char *, int64_t,
 	    struct store_refresh *);
-	int  (*family_revoke)(struct store *, const char *, int64_t);
-	int  (*refresh_revoke)(struct store *, const unsigned char *, int64_t);
-	int  (*fail)(struct store *, const char *, int64_t, int64_t, unsigned,
+	int (*family_revoke)(struct store *, const char *, int64_t);
+	int (*refresh_revoke)(struct store *, const unsigned char *, int64_t);
+	int (*fail)(struct store *, const char *, int64_t, int64_t, unsigned,
 	    int64_t, int64_t *);
-	int  (*banned)(struct store *, const char *, int64_t, int64_t *);
-	int  (*clear)(struct store *, const char *);
-	int  (*purge)(struct store *, int64_t);
+	int (*banned)(struct store *, const char *, int64_t, int64_t *);
+	int (*clear)(struct store *, const char *);
+	int (*purge)(struct store *, int64_t);
 };
 
 struct store {
 	const struct store_ops *ops;
-	struct store_limits     limits;      /* defaults filled in */
-	int64_t                 family_ttl;  /* keep a revoked family this long */
-	int64_t                 leeway;      /* [token] leeway, added to exp */
+	struct store_limits     limits; /* defaults filled in */
+	int64_t family_ttl;             /* keep a revoked family this long */
+	int64_t leeway;                 /* [token] leeway, added to exp */
 };
 
 /*
@@ -55,8 +55,8 @@ struct store_counter {
 	uint32_t fails;
 };
 
-void store_counter_fail(struct store_counter *c, int64_t now,
-    int64_t find_time, unsigned max_retries, int64_t ban_time);
+void store_counter_fail(struct store_counter *c, int64_t now, int64_t find_time,
+    unsigned max_retries, int64_t ban_time);
 
 /* Driver constructors: 0, or -1 with err filled. */
 int store_sqlite_open(const struct config *cfg, struct store *base,

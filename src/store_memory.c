@@ -35,9 +35,9 @@ struct mem_list {
 };
 
 struct mem_entry {
-	struct mem_entry *hnext;      /* hash chain */
+	struct mem_entry *hnext;       /* hash chain */
 	struct mem_entry *prev, *next; /* counters: their expiry list */
-	struct mem_list  *list;       /* counters: the list they are on */
+	struct mem_list  *list;        /* counters: the list they are on */
 	uint64_t          h;
 	size_t            klen;
 	union {
@@ -62,14 +62,14 @@ struct mem_map {
 };
 
 struct store_memory {
-	struct store     base;
-	pthread_mutex_t  lock;
-	EVP_MAC_CTX     *mac;      /* SipHash, keyed at open; under lock */
-	struct mem_map   revoked, refresh, families, counters;
-	struct mem_list  counting; /* counters not banned, by expiry */
-	struct mem_list  banned;   /* counters banned, by expiry */
-	int64_t          last_purge;
-	uint64_t         evicted_bans;
+	struct store    base;
+	pthread_mutex_t lock;
+	EVP_MAC_CTX    *mac; /* SipHash, keyed at open; under lock */
+	struct mem_map  revoked, refresh, families, counters;
+	struct mem_list counting; /* counters not banned, by expiry */
+	struct mem_list banned;   /* counters banned, by expiry */
+	int64_t         last_purge;
+	uint64_t        evicted_bans;
 };
 
 static void mem_purge_locked(struct store_memory *, int64_t);
@@ -207,7 +207,7 @@ mem_remove(struct mem_map *m, struct mem_entry *e)
 	struct mem_entry **pp;
 
 	for (pp = &m->b[e->h & (m->nbuckets - 1)]; *pp != NULL;
-	    pp = &(*pp)->hnext) {
+	     pp = &(*pp)->hnext) {
 		if (*pp == e) {
 			*pp = e->hnext;
 			break;
@@ -464,7 +464,7 @@ mem_counter_evict(struct store_memory *ms, int64_t now)
 		e = ms->banned.head;
 		if (ms->evicted_bans++ % 1024 == 0)
 			log_warn("store: memory: counters full of bans; "
-			    "dropping the one ending first");
+			         "dropping the one ending first");
 	}
 	if (e != NULL)
 		mem_remove(&ms->counters, e);
@@ -623,31 +623,31 @@ mem_close(struct store *st)
 }
 
 static const struct store_ops mem_ops = {
-	.name = "memory",
-	.close = mem_close,
-	.ping = mem_ping,
-	.revoke = mem_revoke,
-	.is_revoked = mem_is_revoked,
-	.refresh_add = mem_refresh_add,
-	.refresh_use = mem_refresh_use,
-	.refresh_peek = mem_refresh_peek,
-	.family_revoke = mem_family_revoke,
-	.refresh_revoke = mem_refresh_revoke,
-	.fail = mem_fail,
-	.banned = mem_banned,
-	.clear = mem_clear,
-	.purge = mem_purge,
+    .name = "memory",
+    .close = mem_close,
+    .ping = mem_ping,
+    .revoke = mem_revoke,
+    .is_revoked = mem_is_revoked,
+    .refresh_add = mem_refresh_add,
+    .refresh_use = mem_refresh_use,
+    .refresh_peek = mem_refresh_peek,
+    .family_revoke = mem_family_revoke,
+    .refresh_revoke = mem_refresh_revoke,
+    .fail = mem_fail,
+    .banned = mem_banned,
+    .clear = mem_clear,
+    .purge = mem_purge,
 };
 
 /* A SipHash-2-4 context with a random key and 64-bit output. */
 static EVP_MAC_CTX *
 mem_mac_new(void)
 {
-	EVP_MAC     *mac;
-	EVP_MAC_CTX *ctx = NULL;
+	EVP_MAC      *mac;
+	EVP_MAC_CTX  *ctx = NULL;
 	unsigned char key[16];
-	size_t       outlen = 8;
-	OSSL_PARAM   params[2];
+	size_t        outlen = 8;
+	OSSL_PARAM    params[2];
 
 	mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
 	if (mac == NULL)

@@ -49,15 +49,15 @@
 
 /* Revoke the family key fk (exp at least now + ttl); a Lua fragment the
  * scripts that revoke share. */
-#define RD_LUA_FAMILY_REVOKE \
-	"local function family_revoke(fk, now, ttl)\n" \
-	"  local keep = now + ttl\n" \
-	"  local e = tonumber(redis.call('HGET', fk, 'exp') or '0')\n" \
-	"  if keep > e then redis.call('HSET', fk, 'exp', keep) end\n" \
-	"  redis.call('HSET', fk, 'revoked', '1')\n" \
-	"  if redis.call('TTL', fk) < ttl then\n" \
-	"    redis.call('EXPIRE', fk, ttl)\n" \
-	"  end\n" \
+#define RD_LUA_FAMILY_REVOKE                                                   \
+	"local function family_revoke(fk, now, ttl)\n"                         \
+	"  local keep = now + ttl\n"                                           \
+	"  local e = tonumber(redis.call('HGET', fk, 'exp') or '0')\n"         \
+	"  if keep > e then redis.call('HSET', fk, 'exp', keep) end\n"         \
+	"  redis.call('HSET', fk, 'revoked', '1')\n"                           \
+	"  if redis.call('TTL', fk) < ttl then\n"                              \
+	"    redis.call('EXPIRE', fk, ttl)\n"                                  \
+	"  end\n"                                                              \
 	"end\n"
 
 enum rd_script {
@@ -73,122 +73,118 @@ enum rd_script {
 };
 
 static const char *const rd_lua[RD_NSCRIPT] = {
-	/* KEYS: jti key. ARGV: exp, ttl. The later exp wins. */
-	[RD_REVOKE] =
-	"local old = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-	"if tonumber(ARGV[1]) > old then\n"
-	"  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
-	"end\n"
-	"return 0\n",
+    /* KEYS: jti key. ARGV: exp, ttl. The later exp wins. */
+    [RD_REVOKE] = "local old = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+                  "if tonumber(ARGV[1]) > old then\n"
+                  "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+                  "end\n"
+                  "return 0\n",
 
-	/* KEYS: token key, family key. ARGV: family, sub, scope, exp, ttl. */
-	[RD_REFRESH_ADD] =
-	"if redis.call('EXISTS', KEYS[1]) == 1 then\n"
-	"  return redis.error_reply('refresh token stored twice')\n"
-	"end\n"
-	"redis.call('HSET', KEYS[1], 'family', ARGV[1], 'sub', ARGV[2],\n"
-	"    'scope', ARGV[3], 'exp', ARGV[4], 'used', '0')\n"
-	"redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
-	"local e = tonumber(redis.call('HGET', KEYS[2], 'exp') or '0')\n"
-	"if tonumber(ARGV[4]) > e then\n"
-	"  redis.call('HSET', KEYS[2], 'exp', ARGV[4])\n"
-	"end\n"
-	"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[5]) then\n"
-	"  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
-	"end\n"
-	"return 0\n",
+    /* KEYS: token key, family key. ARGV: family, sub, scope, exp, ttl. */
+    [RD_REFRESH_ADD] =
+        "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+        "  return redis.error_reply('refresh token stored twice')\n"
+        "end\n"
+        "redis.call('HSET', KEYS[1], 'family', ARGV[1], 'sub', ARGV[2],\n"
+        "    'scope', ARGV[3], 'exp', ARGV[4], 'used', '0')\n"
+        "redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
+        "local e = tonumber(redis.call('HGET', KEYS[2], 'exp') or '0')\n"
+        "if tonumber(ARGV[4]) > e then\n"
+        "  redis.call('HSET', KEYS[2], 'exp', ARGV[4])\n"
+        "end\n"
+        "if redis.call('TTL', KEYS[2]) < tonumber(ARGV[5]) then\n"
+        "  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
+        "end\n"
+        "return 0\n",
 
-	/* KEYS: token key. ARGV: now, family key prefix, family ttl.
+    /* KEYS: token key. ARGV: now, family key prefix, family ttl.
 	 * {0|2, family, sub, scope, exp} | {1}, as store_refresh_use(). */
-	[RD_REFRESH_USE] =
-	RD_LUA_FAMILY_REVOKE
-	"local t = redis.call('HMGET', KEYS[1], 'family', 'sub', 'scope',\n"
-	"    'exp', 'used')\n"
-	"local now = tonumber(ARGV[1])\n"
-	"if not t[1] or tonumber(t[4]) <= now then return {1} end\n"
-	"local fk = ARGV[2] .. t[1]\n"
-	"if t[5] == '1' then\n"
-	"  family_revoke(fk, now, tonumber(ARGV[3]))\n"
-	"  return {2, t[1], t[2], t[3], t[4]}\n"
-	"end\n"
-	"if redis.call('HGET', fk, 'revoked') == '1' then return {1} end\n"
-	"redis.call('HSET', KEYS[1], 'used', '1')\n"
-	"return {0, t[1], t[2], t[3], t[4]}\n",
+    [RD_REFRESH_USE] = RD_LUA_FAMILY_REVOKE
+    "local t = redis.call('HMGET', KEYS[1], 'family', 'sub', 'scope',\n"
+    "    'exp', 'used')\n"
+    "local now = tonumber(ARGV[1])\n"
+    "if not t[1] or tonumber(t[4]) <= now then return {1} end\n"
+    "local fk = ARGV[2] .. t[1]\n"
+    "if t[5] == '1' then\n"
+    "  family_revoke(fk, now, tonumber(ARGV[3]))\n"
+    "  return {2, t[1], t[2], t[3], t[4]}\n"
+    "end\n"
+    "if redis.call('HGET', fk, 'revoked') == '1' then return {1} end\n"
+    "redis.call('HSET', KEYS[1], 'used', '1')\n"
+    "return {0, t[1], t[2], t[3], t[4]}\n",
 
-	/* KEYS: token key. ARGV: now, family key prefix. Reads the keys
+    /* KEYS: token key. ARGV: now, family key prefix. Reads the keys
 	 * refresh use reads, as it judges them, and writes nothing.
 	 * {0, family, sub, scope, exp} | {1}, as store_refresh_peek(). */
-	[RD_REFRESH_PEEK] =
-	"local t = redis.call('HMGET', KEYS[1], 'family', 'sub', 'scope',\n"
-	"    'exp', 'used')\n"
-	"if not t[1] or tonumber(t[4]) <= tonumber(ARGV[1]) then\n"
-	"  return {1}\n"
-	"end\n"
-	"if t[5] == '1' then return {1} end\n"
-	"if redis.call('HGET', ARGV[2] .. t[1], 'revoked') == '1' then\n"
-	"  return {1}\n"
-	"end\n"
-	"return {0, t[1], t[2], t[3], t[4]}\n",
+    [RD_REFRESH_PEEK] =
+        "local t = redis.call('HMGET', KEYS[1], 'family', 'sub', 'scope',\n"
+        "    'exp', 'used')\n"
+        "if not t[1] or tonumber(t[4]) <= tonumber(ARGV[1]) then\n"
+        "  return {1}\n"
+        "end\n"
+        "if t[5] == '1' then return {1} end\n"
+        "if redis.call('HGET', ARGV[2] .. t[1], 'revoked') == '1' then\n"
+        "  return {1}\n"
+        "end\n"
+        "return {0, t[1], t[2], t[3], t[4]}\n",
 
-	/* KEYS: family key. ARGV: now, ttl. */
-	[RD_FAMILY_REVOKE] =
-	RD_LUA_FAMILY_REVOKE
-	"family_revoke(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
-	"return 0\n",
+    /* KEYS: family key. ARGV: now, ttl. */
+    [RD_FAMILY_REVOKE] = RD_LUA_FAMILY_REVOKE
+    "family_revoke(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
+    "return 0\n",
 
-	/* KEYS: token key. ARGV: now, family key prefix, family ttl. */
-	[RD_REFRESH_REVOKE] =
-	RD_LUA_FAMILY_REVOKE
-	"local t = redis.call('HMGET', KEYS[1], 'family', 'exp')\n"
-	"local now = tonumber(ARGV[1])\n"
-	"if not t[1] or tonumber(t[2]) <= now then return 1 end\n"
-	"family_revoke(ARGV[2] .. t[1], now, tonumber(ARGV[3]))\n"
-	"return 0\n",
+    /* KEYS: token key. ARGV: now, family key prefix, family ttl. */
+    [RD_REFRESH_REVOKE] = RD_LUA_FAMILY_REVOKE
+    "local t = redis.call('HMGET', KEYS[1], 'family', 'exp')\n"
+    "local now = tonumber(ARGV[1])\n"
+    "if not t[1] or tonumber(t[2]) <= now then return 1 end\n"
+    "family_revoke(ARGV[2] .. t[1], now, tonumber(ARGV[3]))\n"
+    "return 0\n",
 
-	/* KEYS: counter key. ARGV: now, find_time, max_retries, ban_time.
+    /* KEYS: counter key. ARGV: now, find_time, max_retries, ban_time.
 	 * Returns the ban's end or 0. Mirrors store_counter_fail(). */
-	[RD_FAIL] =
-	"local c = redis.call('HMGET', KEYS[1], 'first', 'banned_until',\n"
-	"    'fails')\n"
-	"local now, find = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-	"local first = tonumber(c[1] or '0')\n"
-	"local banned = tonumber(c[2] or '0')\n"
-	"local fails = tonumber(c[3] or '0')\n"
-	"if banned > now then return banned end\n"
-	"banned = 0\n"
-	"if first == 0 or now - first >= find then\n"
-	"  first = now\n"
-	"  fails = 0\n"
-	"end\n"
-	"fails = fails + 1\n"
-	"if fails >= tonumber(ARGV[3]) then\n"
-	"  banned = now + tonumber(ARGV[4])\n"
-	"  first = 0\n"
-	"  fails = 0\n"
-	"end\n"
-	"local expires = banned\n"
-	"if first ~= 0 and first + find > expires then\n"
-	"  expires = first + find\n"
-	"end\n"
-	"redis.call('HSET', KEYS[1], 'first', first, 'banned_until', banned,\n"
-	"    'expires', expires, 'fails', fails)\n"
-	"local ttl = expires - now\n"
-	"if ttl < 1 then ttl = 1 end\n"
-	"redis.call('EXPIRE', KEYS[1], ttl)\n"
-	"if banned > now then return banned end\n"
-	"return 0\n",
+    [RD_FAIL] =
+        "local c = redis.call('HMGET', KEYS[1], 'first', 'banned_until',\n"
+        "    'fails')\n"
+        "local now, find = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+        "local first = tonumber(c[1] or '0')\n"
+        "local banned = tonumber(c[2] or '0')\n"
+        "local fails = tonumber(c[3] or '0')\n"
+        "if banned > now then return banned end\n"
+        "banned = 0\n"
+        "if first == 0 or now - first >= find then\n"
+        "  first = now\n"
+        "  fails = 0\n"
+        "end\n"
+        "fails = fails + 1\n"
+        "if fails >= tonumber(ARGV[3]) then\n"
+        "  banned = now + tonumber(ARGV[4])\n"
+        "  first = 0\n"
+        "  fails = 0\n"
+        "end\n"
+        "local expires = banned\n"
+        "if first ~= 0 and first + find > expires then\n"
+        "  expires = first + find\n"
+        "end\n"
+        "redis.call('HSET', KEYS[1], 'first', first, 'banned_until', banned,\n"
+        "    'expires', expires, 'fails', fails)\n"
+        "local ttl = expires - now\n"
+        "if ttl < 1 then ttl = 1 end\n"
+        "redis.call('EXPIRE', KEYS[1], ttl)\n"
+        "if banned > now then return banned end\n"
+        "return 0\n",
 
-	/* KEYS: counter key. Forget the count, keep a ban. */
-	[RD_CLEAR] =
-	"local b = tonumber(redis.call('HGET', KEYS[1], 'banned_until')\n"
-	"    or '0')\n"
-	"if b == 0 then\n"
-	"  redis.call('DEL', KEYS[1])\n"
-	"else\n"
-	"  redis.call('HSET', KEYS[1], 'first', 0, 'fails', 0,\n"
-	"      'expires', b)\n"
-	"end\n"
-	"return 0\n",
+    /* KEYS: counter key. Forget the count, keep a ban. */
+    [RD_CLEAR] =
+        "local b = tonumber(redis.call('HGET', KEYS[1], 'banned_until')\n"
+        "    or '0')\n"
+        "if b == 0 then\n"
+        "  redis.call('DEL', KEYS[1])\n"
+        "else\n"
+        "  redis.call('HSET', KEYS[1], 'first', 0, 'fails', 0,\n"
+        "      'expires', b)\n"
+        "end\n"
+        "return 0\n",
 };
 
 struct rd_conn {
@@ -199,12 +195,12 @@ struct rd_conn {
 struct store_redis {
 	struct store    base;
 	char           *url;
-	char           *host;     /* NULL for a unix socket */
+	char           *host; /* NULL for a unix socket */
 	char           *sockpath;
 	int             port;
 	int             db;
 	char            sha[RD_NSCRIPT][41];
-	pthread_mutex_t lock;     /* guards what follows */
+	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t  cond;
 	struct rd_conn *idle;
 	size_t          nconn;
@@ -235,8 +231,8 @@ rd_arg_str(struct rd_args *a, const char *s)
 static void
 rd_arg_int(struct rd_args *a, int64_t v)
 {
-	int n = snprintf(a->num[a->n], sizeof a->num[a->n], "%lld",
-	    (long long)v);
+	int n =
+	    snprintf(a->num[a->n], sizeof a->num[a->n], "%lld", (long long)v);
 
 	rd_arg(a, a->num[a->n], (size_t)n);
 }
@@ -246,8 +242,7 @@ rd_arg_int(struct rd_args *a, int64_t v)
  * 0, or -1 with err filled.
  */
 static int
-rd_parse_url(struct store_redis *rs, const char *url, char *err,
-    size_t errlen)
+rd_parse_url(struct store_redis *rs, const char *url, char *err, size_t errlen)
 {
 	const char *p, *end, *colon;
 	char       *ep;
@@ -423,8 +418,7 @@ rd_release(struct store_redis *rs, struct rd_conn *c)
  * may be sent again on a fresh connection when a pooled one has failed.
  */
 static redisReply *
-rd_call(struct store_redis *rs, struct rd_args *a, bool retry,
-    const char *what)
+rd_call(struct store_redis *rs, struct rd_args *a, bool retry, const char *what)
 {
 	struct rd_conn *c;
 	redisReply     *r;
@@ -588,8 +582,8 @@ rd_refresh_add(struct store *st, const unsigned char *hash,
 	rd_arg_str(&a, r->scope);
 	rd_arg_int(&a, r->exp);
 	rd_arg_int(&a, r->exp - now);
-	return rd_int(rd_eval(rs, RD_REFRESH_ADD, 2, &a, false,
-	    "refresh add"), &v);
+	return rd_int(rd_eval(rs, RD_REFRESH_ADD, 2, &a, false, "refresh add"),
+	    &v);
 }
 
 /* Copy a string element of a reply; -1 if it is not one or too long. */
@@ -655,8 +649,9 @@ rd_refresh_use(struct store *st, const unsigned char *hash, int64_t now,
 	rd_arg_int(&a, now);
 	rd_arg_str(&a, RD_PREFIX "fam:");
 	rd_arg_int(&a, st->family_ttl);
-	return rd_refresh_reply(rs, rd_eval(rs, RD_REFRESH_USE, 1, &a, false,
-	    "refresh use"), out, "refresh use");
+	return rd_refresh_reply(rs,
+	    rd_eval(rs, RD_REFRESH_USE, 1, &a, false, "refresh use"), out,
+	    "refresh use");
 }
 
 /* Read-only, so retried on a fresh connection like the other reads. */
@@ -674,8 +669,9 @@ rd_refresh_peek(struct store *st, const unsigned char *hash, int64_t now,
 	rd_arg_str(&a, key);
 	rd_arg_int(&a, now);
 	rd_arg_str(&a, RD_PREFIX "fam:");
-	rv = rd_refresh_reply(rs, rd_eval(rs, RD_REFRESH_PEEK, 1, &a, true,
-	    "refresh peek"), out, "refresh peek");
+	rv = rd_refresh_reply(rs,
+	    rd_eval(rs, RD_REFRESH_PEEK, 1, &a, true, "refresh peek"), out,
+	    "refresh peek");
 	if (rv == 2) {
 		log_error("store: redis: %s: refresh peek: unexpected reply",
 		    rs->url);
@@ -698,7 +694,8 @@ rd_family_revoke(struct store *st, const char *family, int64_t now)
 	rd_arg_int(&a, now);
 	rd_arg_int(&a, st->family_ttl);
 	return rd_int(rd_eval(rs, RD_FAMILY_REVOKE, 1, &a, true,
-	    "family revoke"), &v);
+	                  "family revoke"),
+	    &v);
 }
 
 static int
@@ -716,7 +713,8 @@ rd_refresh_revoke(struct store *st, const unsigned char *hash, int64_t now)
 	rd_arg_str(&a, RD_PREFIX "fam:");
 	rd_arg_int(&a, st->family_ttl);
 	if (rd_int(rd_eval(rs, RD_REFRESH_REVOKE, 1, &a, true,
-	    "refresh revoke"), &v) == -1)
+	               "refresh revoke"),
+	        &v) == -1)
 		return -1;
 	return v == 0 ? 0 : 1;
 }
@@ -834,20 +832,20 @@ rd_close(struct store *st)
 }
 
 static const struct store_ops rd_ops = {
-	.name = "redis",
-	.close = rd_close,
-	.ping = rd_ping,
-	.revoke = rd_revoke,
-	.is_revoked = rd_is_revoked,
-	.refresh_add = rd_refresh_add,
-	.refresh_use = rd_refresh_use,
-	.refresh_peek = rd_refresh_peek,
-	.family_revoke = rd_family_revoke,
-	.refresh_revoke = rd_refresh_revoke,
-	.fail = rd_fail,
-	.banned = rd_banned,
-	.clear = rd_clear,
-	.purge = rd_purge,
+    .name = "redis",
+    .close = rd_close,
+    .ping = rd_ping,
+    .revoke = rd_revoke,
+    .is_revoked = rd_is_revoked,
+    .refresh_add = rd_refresh_add,
+    .refresh_use = rd_refresh_use,
+    .refresh_peek = rd_refresh_peek,
+    .family_revoke = rd_family_revoke,
+    .refresh_revoke = rd_refresh_revoke,
+    .fail = rd_fail,
+    .banned = rd_banned,
+    .clear = rd_clear,
+    .purge = rd_purge,
 };
 
 /* SCRIPT LOAD every script on the first connection, keeping their SHAs. */
@@ -866,8 +864,8 @@ rd_load_scripts(struct store_redis *rs, redisContext *ctx, char *err,
 		}
 		if (r->type != REDIS_REPLY_STRING || r->len != 40) {
 			snprintf(err, errlen, "%s: SCRIPT LOAD: %s", rs->url,
-			    r->type == REDIS_REPLY_ERROR ? r->str :
-			    "unexpected reply");
+			    r->type == REDIS_REPLY_ERROR ? r->str
+			                                 : "unexpected reply");
 			freeReplyObject(r);
 			return -1;
 		}

@@ -84,43 +84,45 @@ enum sq_stmt {
 };
 
 static const char *const sq_sql[SQ_NSTMT] = {
-	[SQ_BEGIN] = "BEGIN IMMEDIATE",
-	[SQ_COMMIT] = "COMMIT",
-	[SQ_ROLLBACK] = "ROLLBACK",
-	[SQ_REVOKE] = "INSERT INTO revoked (jti, exp) VALUES (?1, ?2)"
-	    " ON CONFLICT (jti) DO UPDATE SET exp = max(exp, excluded.exp)",
-	[SQ_IS_REVOKED] = "SELECT 1 FROM revoked WHERE jti = ?1 AND exp > ?2",
-	[SQ_RT_ADD] = "INSERT INTO refresh (hash, family, sub, scope, exp)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQ_RT_GET] = "SELECT r.family, r.sub, r.scope, r.exp, r.used,"
-	    " coalesce(f.revoked, 0) FROM refresh AS r"
-	    " LEFT JOIN families AS f ON f.family = r.family"
-	    " WHERE r.hash = ?1",
-	[SQ_RT_MARK] = "UPDATE refresh SET used = 1 WHERE hash = ?1",
-	[SQ_FAM_KEEP] = "INSERT INTO families (family, exp, revoked)"
-	    " VALUES (?1, ?2, ?3) ON CONFLICT (family) DO UPDATE SET"
-	    " exp = max(exp, excluded.exp),"
-	    " revoked = max(revoked, excluded.revoked)",
-	[SQ_CTR_GET] = "SELECT first, banned_until, expires, fails"
-	    " FROM counters WHERE key = ?1",
-	[SQ_CTR_PUT] = "INSERT INTO counters"
-	    " (key, first, banned_until, expires, fails)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET"
-	    " first = excluded.first, banned_until = excluded.banned_until,"
-	    " expires = excluded.expires, fails = excluded.fails",
-	[SQ_CTR_DROP] = "DELETE FROM counters WHERE key = ?1"
-	    " AND banned_until = 0",
-	[SQ_CTR_CLEAR] = "UPDATE counters SET first = 0, fails = 0,"
-	    " expires = banned_until WHERE key = ?1",
-	[SQ_PURGE_REVOKED] = "DELETE FROM revoked WHERE exp <= ?1",
-	[SQ_PURGE_REFRESH] = "DELETE FROM refresh WHERE exp <= ?1",
-	[SQ_PURGE_FAMILIES] = "DELETE FROM families WHERE exp <= ?1",
-	[SQ_PURGE_COUNTERS] = "DELETE FROM counters WHERE expires <= ?1",
-	[SQ_CTR_COUNT] = "SELECT count(*) FROM counters",
-	[SQ_CTR_TRIM] = "DELETE FROM counters WHERE key IN"
-	    " (SELECT key FROM counters"
-	    " ORDER BY banned_until > ?1, expires LIMIT ?2)",
-	[SQ_PING] = "SELECT count(*) FROM sqlite_schema",
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_REVOKE] =
+        "INSERT INTO revoked (jti, exp) VALUES (?1, ?2)"
+        " ON CONFLICT (jti) DO UPDATE SET exp = max(exp, excluded.exp)",
+    [SQ_IS_REVOKED] = "SELECT 1 FROM revoked WHERE jti = ?1 AND exp > ?2",
+    [SQ_RT_ADD] = "INSERT INTO refresh (hash, family, sub, scope, exp)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQ_RT_GET] = "SELECT r.family, r.sub, r.scope, r.exp, r.used,"
+                  " coalesce(f.revoked, 0) FROM refresh AS r"
+                  " LEFT JOIN families AS f ON f.family = r.family"
+                  " WHERE r.hash = ?1",
+    [SQ_RT_MARK] = "UPDATE refresh SET used = 1 WHERE hash = ?1",
+    [SQ_FAM_KEEP] = "INSERT INTO families (family, exp, revoked)"
+                    " VALUES (?1, ?2, ?3) ON CONFLICT (family) DO UPDATE SET"
+                    " exp = max(exp, excluded.exp),"
+                    " revoked = max(revoked, excluded.revoked)",
+    [SQ_CTR_GET] = "SELECT first, banned_until, expires, fails"
+                   " FROM counters WHERE key = ?1",
+    [SQ_CTR_PUT] =
+        "INSERT INTO counters"
+        " (key, first, banned_until, expires, fails)"
+        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET"
+        " first = excluded.first, banned_until = excluded.banned_until,"
+        " expires = excluded.expires, fails = excluded.fails",
+    [SQ_CTR_DROP] = "DELETE FROM counters WHERE key = ?1"
+                    " AND banned_until = 0",
+    [SQ_CTR_CLEAR] = "UPDATE counters SET first = 0, fails = 0,"
+                     " expires = banned_until WHERE key = ?1",
+    [SQ_PURGE_REVOKED] = "DELETE FROM revoked WHERE exp <= ?1",
+    [SQ_PURGE_REFRESH] = "DELETE FROM refresh WHERE exp <= ?1",
+    [SQ_PURGE_FAMILIES] = "DELETE FROM families WHERE exp <= ?1",
+    [SQ_PURGE_COUNTERS] = "DELETE FROM counters WHERE expires <= ?1",
+    [SQ_CTR_COUNT] = "SELECT count(*) FROM counters",
+    [SQ_CTR_TRIM] = "DELETE FROM counters WHERE key IN"
+                    " (SELECT key FROM counters"
+                    " ORDER BY banned_until > ?1, expires LIMIT ?2)",
+    [SQ_PING] = "SELECT count(*) FROM sqlite_schema",
 };
 
 struct sq_conn {
@@ -130,10 +132,10 @@ struct sq_conn {
 };
 
 struct store_sqlite {
-	struct store    base;
-	char           *path;
-	dev_t           dev;  /* the file opened, to notice it removed or replaced */
-	ino_t           ino;
+	struct store base;
+	char        *path;
+	dev_t dev; /* the file opened, to notice it removed or replaced */
+	ino_t ino;
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t  cond;
 	struct sq_conn *idle;
@@ -155,9 +157,11 @@ sq_same_file(struct store_sqlite *sq)
 {
 	struct stat st;
 
-	if (stat(sq->path, &st) == 0 && st.st_dev == sq->dev && st.st_ino == sq->ino)
+	if (stat(sq->path, &st) == 0 && st.st_dev == sq->dev &&
+	    st.st_ino == sq->ino)
 		return true;
-	log_error("store: %s was removed or replaced; restart jwtgate", sq->path);
+	log_error("store: %s was removed or replaced; restart jwtgate",
+	    sq->path);
 	return false;
 }
 
@@ -206,8 +210,7 @@ sq_schema_init(const char *path, sqlite3 *db, char *err, size_t errlen)
 	const char   *mode;
 	int           rc, version, rv = -1;
 
-	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st,
-	    NULL);
+	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
@@ -216,23 +219,26 @@ sq_schema_init(const char *path, sqlite3 *db, char *err, size_t errlen)
 	}
 	mode = (const char *)sqlite3_column_text(st, 0);
 	if (mode == NULL || strcmp(mode, "wal") != 0) {
-		snprintf(err, errlen, "%s: cannot use WAL mode (journal mode %s)",
-		    path, mode != NULL ? mode : "unknown");
+		snprintf(err, errlen,
+		    "%s: cannot use WAL mode (journal mode %s)", path,
+		    mode != NULL ? mode : "unknown");
 		goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if ((rc = sq_exec(db, "BEGIN IMMEDIATE")) != SQLITE_OK ||
 	    (rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
-	    NULL)) != SQLITE_OK ||
+	         NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
 		sq_errmsg(path, db, rc, err, errlen);
 		goto out;
 	}
 	version = sqlite3_column_int(st, 0);
 	if (version > SQ_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: schema version %d is newer than "
-		    "this jwtgate's (%d)", path, version, SQ_SCHEMA_VERSION);
+		snprintf(err, errlen,
+		    "%s: schema version %d is newer than "
+		    "this jwtgate's (%d)",
+		    path, version, SQ_SCHEMA_VERSION);
 		goto out;
 	}
 	if ((rc = sq_exec(db, sq_schema)) != SQLITE_OK ||
@@ -258,8 +264,9 @@ sq_conn_new(const char *path, bool first, char *err, size_t errlen)
 	int             rc;
 
 	c = xcalloc(1, sizeof *c);
-	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &c->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_extended_result_codes(c->db, 1);
@@ -381,11 +388,11 @@ sq_text(sqlite3_stmt *st, int col, const char *s)
 static int
 sq_purge_conn(struct store_sqlite *sq, struct sq_conn *c, int64_t now)
 {
-	static const enum sq_stmt purges[] = { SQ_PURGE_REVOKED,
-		SQ_PURGE_REFRESH, SQ_PURGE_FAMILIES, SQ_PURGE_COUNTERS };
-	sqlite3_stmt *st;
-	int64_t       rows, over;
-	size_t        i;
+	static const enum sq_stmt purges[] = {SQ_PURGE_REVOKED,
+	    SQ_PURGE_REFRESH, SQ_PURGE_FAMILIES, SQ_PURGE_COUNTERS};
+	sqlite3_stmt             *st;
+	int64_t                   rows, over;
+	size_t                    i;
 
 	if (sq_begin(sq, c) == -1)
 		return -1;
@@ -402,12 +409,13 @@ sq_purge_conn(struct store_sqlite *sq, struct sq_conn *c, int64_t now)
 	rows = sqlite3_column_int64(st, 0);
 	sq_done(c, SQ_CTR_COUNT);
 	/* Trim to 90% of the cap, so that a flood does not purge each time. */
-	over = rows - (int64_t)(sq->base.limits.max_counters -
-	    sq->base.limits.max_counters / 10);
+	over = rows -
+	    (int64_t)(sq->base.limits.max_counters -
+	        sq->base.limits.max_counters / 10);
 	if (rows > (int64_t)sq->base.limits.max_counters) {
 		log_warn("store: sqlite: %lld failure counters over the cap of "
-		    "%zu: dropping the oldest", (long long)over,
-		    sq->base.limits.max_counters);
+		         "%zu: dropping the oldest",
+		    (long long)over, sq->base.limits.max_counters);
 		sqlite3_bind_int64(c->stmt[SQ_CTR_TRIM], 1, now);
 		sqlite3_bind_int64(c->stmt[SQ_CTR_TRIM], 2, over);
 		if (sq_run(c, SQ_CTR_TRIM) != SQLITE_DONE)
@@ -437,9 +445,9 @@ sq_maybe_purge(struct store_sqlite *sq, struct sq_conn *c, int64_t now,
 	int  rv;
 
 	pthread_mutex_lock(&sq->lock);
-	due = !sq->purging && (force ||
-	    now - sq->last_purge >= STORE_PURGE_INTERVAL ||
-	    sq->counters > sq->base.limits.max_counters);
+	due = !sq->purging &&
+	    (force || now - sq->last_purge >= STORE_PURGE_INTERVAL ||
+	        sq->counters > sq->base.limits.max_counters);
 	if (due) {
 		sq->purging = true;
 		sq->last_purge = now;
@@ -503,8 +511,7 @@ sq_is_revoked(struct store *st, const char *jti, int64_t now)
 
 /* Keep family until at least exp; revoked or not. SQLITE_DONE or error. */
 static int
-sq_family_keep(struct sq_conn *c, const char *family, int64_t exp,
-    bool revoked)
+sq_family_keep(struct sq_conn *c, const char *family, int64_t exp, bool revoked)
 {
 	sqlite3_stmt *s = c->stmt[SQ_FAM_KEEP];
 
@@ -568,8 +575,8 @@ sq_column_copy(sqlite3_stmt *s, int col, char *buf, size_t len)
  */
 static int
 sq_refresh_get(struct store_sqlite *sq, struct sq_conn *c,
-    const unsigned char *hash, int64_t now, struct store_refresh *r,
-    bool *used, bool *revoked)
+    const unsigned char *hash, int64_t now, struct store_refresh *r, bool *used,
+    bool *revoked)
 {
 	sqlite3_stmt *s = c->stmt[SQ_RT_GET];
 	int           rc, rv = -1;
@@ -884,20 +891,20 @@ sq_close(struct store *st)
 }
 
 static const struct store_ops sq_ops = {
-	.name = "sqlite",
-	.close = sq_close,
-	.ping = sq_ping,
-	.revoke = sq_revoke,
-	.is_revoked = sq_is_revoked,
-	.refresh_add = sq_refresh_add,
-	.refresh_use = sq_refresh_use,
-	.refresh_peek = sq_refresh_peek,
-	.family_revoke = sq_family_revoke,
-	.refresh_revoke = sq_refresh_revoke,
-	.fail = sq_fail,
-	.banned = sq_banned,
-	.clear = sq_clear,
-	.purge = sq_purge,
+    .name = "sqlite",
+    .close = sq_close,
+    .ping = sq_ping,
+    .revoke = sq_revoke,
+    .is_revoked = sq_is_revoked,
+    .refresh_add = sq_refresh_add,
+    .refresh_use = sq_refresh_use,
+    .refresh_peek = sq_refresh_peek,
+    .family_revoke = sq_family_revoke,
+    .refresh_revoke = sq_refresh_revoke,
+    .fail = sq_fail,
+    .banned = sq_banned,
+    .clear = sq_clear,
+    .purge = sq_purge,
 };
 
 /*

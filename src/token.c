@@ -41,21 +41,21 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define TOKEN_JTI_MAX 256 /* bytes; the store keeps no longer ids */
-#define TOKEN_SIG_MAX	1024 /* bytes; keys.c refuses larger keys */
+#define TOKEN_JTI_MAX   256  /* bytes; the store keeps no longer ids */
+#define TOKEN_SIG_MAX   1024 /* bytes; keys.c refuses larger keys */
 #define TOKEN_HDR_STACK 512  /* decoded header bytes kept on the stack */
 #define TOKEN_PAY_STACK 2048 /* decoded payload bytes kept on the stack */
 #define TOKEN_JTI_BYTES 16   /* 128 random bits */
 
 struct token_verifier {
-	const struct config *cfg;
+	const struct config  *cfg;
 	const struct keyring *keys;
-	const char *alg; /* the configured name, e.g. "HS256" */
-	size_t alglen;
-	jwt_alg_t jwt_alg;
-	size_t max_bytes;
+	const char           *alg; /* the configured name, e.g. "HS256" */
+	size_t                alglen;
+	jwt_alg_t             jwt_alg;
+	size_t                max_bytes;
 	size_t *siglens; /* distinct signature sizes of the keys */
-	size_t nsiglens;
+	size_t  nsiglens;
 };
 
 /* Claims that token_issue() sets itself; -C and p->claims may not. */
@@ -91,7 +91,7 @@ struct token_verifier *
 token_verifier_new(const struct config *cfg, const struct keyring *keys)
 {
 	struct token_verifier *v;
-	size_t i, j, len;
+	size_t                 i, j, len;
 
 	v = xcalloc(1, sizeof(*v));
 	v->cfg = cfg;
@@ -110,7 +110,7 @@ token_verifier_new(const struct config *cfg, const struct keyring *keys)
 	}
 	if (cfg->token.strict_audience && cfg->token.accepted_audiences.n != 1)
 		log_error("token: strict_audience without exactly one "
-			  "accepted audience; every token will be refused");
+		          "accepted audience; every token will be refused");
 	/* Seed jansson's hash once, before worker threads parse JSON. */
 	json_object_seed(0);
 	return v;
@@ -128,17 +128,17 @@ token_verifier_free(struct token_verifier *v)
 /* A token cut at its dots. */
 struct token_parts {
 	const char *seg[3];
-	size_t len[3];
-	size_t signed_len; /* header "." payload */
+	size_t      len[3];
+	size_t      signed_len; /* header "." payload */
 };
 
 /* Decoded segments; small ones stay on the stack. */
 struct token_buf {
-	unsigned char hdr_stack[TOKEN_HDR_STACK];
-	unsigned char pay_stack[TOKEN_PAY_STACK];
-	unsigned char sig[TOKEN_SIG_MAX];
+	unsigned char  hdr_stack[TOKEN_HDR_STACK];
+	unsigned char  pay_stack[TOKEN_PAY_STACK];
+	unsigned char  sig[TOKEN_SIG_MAX];
 	unsigned char *hdr, *pay;
-	size_t hdrlen, paylen, siglen;
+	size_t         hdrlen, paylen, siglen;
 };
 
 static void
@@ -211,9 +211,9 @@ token_step_form(const struct token_verifier *v, const char *token, size_t len,
 		return *why = "signature length fits no key", TOKEN_INVALID;
 	/* Strict base64url: no '=', '+', '/', spaces; zero unused bits. */
 	if (token_decode_seg(p->seg[0], p->len[0], b->hdr_stack,
-		sizeof(b->hdr_stack), &b->hdr, &b->hdrlen) == -1 ||
+	        sizeof(b->hdr_stack), &b->hdr, &b->hdrlen) == -1 ||
 	    token_decode_seg(p->seg[1], p->len[1], b->pay_stack,
-		sizeof(b->pay_stack), &b->pay, &b->paylen) == -1 ||
+	        sizeof(b->pay_stack), &b->pay, &b->paylen) == -1 ||
 	    b64url_decode(p->seg[2], p->len[2], b->sig) < 0)
 		return *why = "segment not canonical base64url", TOKEN_INVALID;
 	b->siglen = B64URL_DECLEN(p->len[2]);
@@ -225,7 +225,7 @@ static json_t *
 token_parse_object(const unsigned char *buf, size_t len)
 {
 	json_error_t jerr;
-	json_t *obj;
+	json_t      *obj;
 
 	obj = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj != NULL && !json_is_object(obj)) {
@@ -240,7 +240,7 @@ static enum token_status
 token_step_header(const struct token_verifier *v, const struct token_buf *b,
     const struct key **key, const char **why)
 {
-	json_t *hdr, *alg, *typ, *kid;
+	json_t           *hdr, *alg, *typ, *kid;
 	enum token_status st = TOKEN_INVALID;
 
 	*key = NULL;
@@ -257,7 +257,7 @@ token_step_header(const struct token_verifier *v, const struct token_buf *b,
 	typ = json_object_get(hdr, "typ");
 	if (typ != NULL &&
 	    (!json_is_string(typ) ||
-		strcmp(json_string_value(typ), "JWT") != 0)) {
+	        strcmp(json_string_value(typ), "JWT") != 0)) {
 		*why = "typ is not JWT";
 		goto out;
 	}
@@ -270,7 +270,7 @@ token_step_header(const struct token_verifier *v, const struct token_buf *b,
 	if (kid != NULL) {
 		if (!json_is_string(kid) ||
 		    (*key = keys_find(v->keys, json_string_value(kid),
-			 json_string_length(kid))) == NULL) {
+		         json_string_length(kid))) == NULL) {
 			*why = "kid names no configured key";
 			goto out;
 		}
@@ -291,8 +291,8 @@ token_step_signature(const struct token_verifier *v, const char *token,
     const struct key *key, const char **why)
 {
 	const struct key *k;
-	size_t i, n = key != NULL ? 1 : keys_count(v->keys);
-	int rc;
+	size_t            i, n = key != NULL ? 1 : keys_count(v->keys);
+	int               rc;
 
 	for (i = 0; i < n; i++) {
 		k = key != NULL ? key : keys_at(v->keys, i);
@@ -333,7 +333,7 @@ static int
 token_time_cmp(const json_t *x, double now, int64_t off)
 {
 	long double d;
-	int64_t a, f;
+	int64_t     a, f;
 
 	if (json_is_integer(x)) {
 		if (__builtin_sub_overflow(json_integer_value(x), off, &a))
@@ -369,14 +369,16 @@ token_list_has(const struct strlist *l, const json_t *s)
 static bool
 token_aud_typed(const json_t *aud)
 {
-	size_t i;
+	size_t  i;
 	json_t *e;
 
 	if (json_is_string(aud))
 		return true;
 	if (!json_is_array(aud))
 		return false;
-	json_array_foreach(aud, i, e) if (!json_is_string(e)) return false;
+	json_array_foreach(aud, i, e)
+		if (!json_is_string(e))
+			return false;
 	return true;
 }
 
@@ -384,8 +386,8 @@ static bool
 token_aud_ok(const struct config *cfg, const json_t *aud)
 {
 	const struct strlist *acc = &cfg->token.accepted_audiences;
-	size_t i;
-	json_t *e;
+	size_t                i;
+	json_t               *e;
 
 	if (acc->n == 0)
 		return true;
@@ -396,7 +398,9 @@ token_aud_ok(const struct config *cfg, const json_t *aud)
 		    token_list_has(acc, aud);
 	if (json_is_string(aud))
 		return token_list_has(acc, aud);
-	json_array_foreach(aud, i, e) if (token_list_has(acc, e)) return true;
+	json_array_foreach(aud, i, e)
+		if (token_list_has(acc, e))
+			return true;
 	return false;
 }
 
@@ -417,8 +421,9 @@ token_check_types(const json_t *c)
 	if ((x = json_object_get(c, "iss")) != NULL && !json_is_string(x))
 		return "iss not a string";
 	/* A jti the store could not hold cannot be revoked: not a token. */
-	if ((x = json_object_get(c, "jti")) != NULL && (!json_is_string(x) ||
-	    json_string_length(x) == 0 || json_string_length(x) > TOKEN_JTI_MAX))
+	if ((x = json_object_get(c, "jti")) != NULL &&
+	    (!json_is_string(x) || json_string_length(x) == 0 ||
+	        json_string_length(x) > TOKEN_JTI_MAX))
 		return "jti not a string of 1 to 256 bytes";
 	if ((x = json_object_get(c, "aud")) != NULL && !token_aud_typed(x))
 		return "aud not a string or an array of strings";
@@ -431,7 +436,7 @@ token_check_values(const struct config *cfg, const json_t *c, double now)
 {
 	int64_t leeway = cfg->token.leeway;
 	json_t *x;
-	size_t i;
+	size_t  i;
 
 	if (cfg->token.verify_expiry &&
 	    token_time_cmp(json_object_get(c, "exp"), now, -leeway) <= 0)
@@ -444,7 +449,7 @@ token_check_values(const struct config *cfg, const json_t *c, double now)
 		return "issued in the future";
 	if (cfg->token.accepted_issuers.n > 0 &&
 	    ((x = json_object_get(c, "iss")) == NULL ||
-		!token_list_has(&cfg->token.accepted_issuers, x)))
+	        !token_list_has(&cfg->token.accepted_issuers, x)))
 		return "issuer not accepted";
 	if (!token_aud_ok(cfg, json_object_get(c, "aud")))
 		return "audience not accepted";
@@ -461,10 +466,10 @@ token_verify(const struct token_verifier *v, const char *token, size_t len,
     double now, json_t **claims_out, const char **why)
 {
 	struct token_parts p;
-	struct token_buf b;
-	enum token_status st;
-	const char *reason = NULL;
-	json_t *claims = NULL;
+	struct token_buf   b;
+	enum token_status  st;
+	const char        *reason = NULL;
+	json_t            *claims = NULL;
 
 	if (claims_out != NULL)
 		*claims_out = NULL;
@@ -500,9 +505,9 @@ token_verify_signature(const struct token_verifier *v, const char *token,
     size_t len, const char **why)
 {
 	struct token_parts p;
-	struct token_buf b;
-	enum token_status st;
-	const char *reason = "ok";
+	struct token_buf   b;
+	enum token_status  st;
+	const char        *reason = "ok";
 
 	b.hdr = b.pay = NULL;
 	st = token_check_signed(v, token, len, &p, &b, &reason);
@@ -528,12 +533,12 @@ static json_t *
 token_build_claims(const struct token_verifier *v, const struct token_params *p,
     int64_t now, const char *jti, const char **errstr)
 {
-	const struct config *cfg = v->cfg;
+	const struct config  *cfg = v->cfg;
 	const struct strlist *aud;
-	json_t *c, *a, *val;
-	const char *key;
-	int64_t ttl, exp;
-	size_t i;
+	json_t               *c, *a, *val;
+	const char           *key;
+	int64_t               ttl, exp;
+	size_t                i;
 
 	if (p->sub == NULL || *p->sub == '\0')
 		return *errstr = "empty subject", NULL;
@@ -547,11 +552,11 @@ token_build_claims(const struct token_verifier *v, const struct token_params *p,
 	if (p->claims != NULL) {
 		if (!json_is_object(p->claims))
 			return *errstr = "claims is not an object", NULL;
-		json_object_foreach(p->claims, key,
-		    val) if (token_is_reserved(key)) return *errstr =
-		    "a claim jwtgate sets itself "
-		    "was given",
-							    NULL;
+		json_object_foreach(p->claims, key, val)
+			if (token_is_reserved(key))
+				return *errstr = "a claim jwtgate sets itself "
+				                 "was given",
+				       NULL;
 	}
 	c = json_pack("{s:s, s:I, s:I, s:s}", "sub", p->sub, "exp",
 	    (json_int_t)exp, "iat", (json_int_t)now, "jti", jti);
@@ -582,9 +587,9 @@ static char *
 token_encode(const struct token_verifier *v, const json_t *claims)
 {
 	const unsigned char *material;
-	size_t len;
-	jwt_t *jwt = NULL;
-	char *grants, *out = NULL;
+	size_t               len;
+	jwt_t               *jwt = NULL;
+	char                *grants, *out = NULL;
 
 	if ((grants = json_dumps(claims, JSON_COMPACT)) == NULL)
 		return NULL;
@@ -606,10 +611,10 @@ token_issue(const struct token_verifier *v, const struct token_params *p,
     int64_t now, char **jwt_out, char **jti_out, const char **errstr)
 {
 	unsigned char raw[TOKEN_JTI_BYTES];
-	char jti[B64URL_ENCLEN(TOKEN_JTI_BYTES) + 1];
-	json_t *claims;
-	char *jwt;
-	const char *why;
+	char          jti[B64URL_ENCLEN(TOKEN_JTI_BYTES) + 1];
+	json_t       *claims;
+	char         *jwt;
+	const char   *why;
 
 	*jwt_out = NULL;
 	if (jti_out != NULL)
@@ -644,8 +649,8 @@ int
 token_claim_arg(json_t *claims, const char *arg, const char **errstr)
 {
 	const char *eq = strchr(arg, '=');
-	json_t *val;
-	char *key;
+	json_t     *val;
+	char       *key;
 
 	if (eq == NULL || eq == arg)
 		return *errstr = "expected KEY=VALUE", -1;
@@ -656,7 +661,7 @@ token_claim_arg(json_t *claims, const char *arg, const char **errstr)
 	}
 	/* JSON when it parses (42, true, ["a"]), else the text itself. */
 	if ((val = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-		 NULL)) == NULL &&
+	         NULL)) == NULL &&
 	    (val = json_string(eq + 1)) == NULL) {
 		free(key);
 		return *errstr = "value is not UTF-8", -1;

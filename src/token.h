@@ -24,17 +24,17 @@ struct token_verifier;
 
 /* What one issued token says beyond what the configuration fixes. */
 struct token_params {
-	const char *sub;		/* required, non-empty */
-	int64_t ttl;			/* seconds; 0: [token] ttl */
+	const char           *sub;      /* required, non-empty */
+	int64_t               ttl;      /* seconds; 0: [token] ttl */
 	const struct strlist *audience; /* NULL: [token] audience */
-	const char *scope;		/* space separated, or NULL */
-	json_t *extras;			/* object put under "extras", or NULL */
-	json_t *claims;			/* further top-level claims, or NULL */
+	const char           *scope;    /* space separated, or NULL */
+	json_t               *extras;   /* object put under "extras", or NULL */
+	json_t               *claims;   /* further top-level claims, or NULL */
 };
 
 /* cfg and keys must outlive the verifier. */
-struct token_verifier *token_verifier_new(
-    const struct config *cfg, const struct keyring *keys);
+struct token_verifier      *
+token_verifier_new(const struct config *cfg, const struct keyring *keys);
 void token_verifier_free(struct token_verifier *v);
 
 /*
@@ -43,9 +43,9 @@ void token_verifier_free(struct token_verifier *v);
  * verified payload object, to be json_decref'd. *why (if not NULL) always
  * gets a static reason for debug logs, never token content.
  */
-enum token_status token_verify(const struct token_verifier *v,
-    const char *token, size_t len, double now, json_t **claims_out,
-    const char **why);
+enum token_status
+token_verify(const struct token_verifier *v, const char *token, size_t len,
+    double now, json_t **claims_out, const char **why);
 
 /*
  * Steps 1 to 3 of SPEC section 6 only: form, header and signature. Never
@@ -60,9 +60,9 @@ enum token_status token_verify_signature(const struct token_verifier *v,
  * subject, a non-positive lifetime, an expiry in the past or a further
  * claim that jwtgate sets itself.
  */
-enum token_status token_issue(const struct token_verifier *v,
-    const struct token_params *p, int64_t now, char **jwt_out, char **jti_out,
-    const char **errstr);
+enum token_status
+token_issue(const struct token_verifier *v, const struct token_params *p,
+    int64_t now, char **jwt_out, char **jti_out, const char **errstr);
 
 /*
  * Add "KEY=VALUE" (`jwtgate token -C`) to the object claims: VALUE is taken

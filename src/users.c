@@ -36,12 +36,12 @@ enum users_key {
 };
 
 static const char *const users_keys[KEY_MAX] = {
-	[KEY_PASSWORD] = "password",
-	[KEY_NAME] = "name",
-	[KEY_EMAIL] = "email",
-	[KEY_ROLES] = "roles",
-	[KEY_SCOPES] = "scopes",
-	[KEY_DISABLED] = "disabled",
+    [KEY_PASSWORD] = "password",
+    [KEY_NAME] = "name",
+    [KEY_EMAIL] = "email",
+    [KEY_ROLES] = "roles",
+    [KEY_SCOPES] = "scopes",
+    [KEY_DISABLED] = "disabled",
 };
 
 struct userdb {
@@ -63,11 +63,11 @@ struct users_ctx {
 	char                 *buf;
 	size_t                bufsize;
 	struct userdb        *db;
-	int                  *lines;    /* line of each user */
-	int                 (*keylines)[KEY_MAX];
-	long                  cur;      /* current user, -1: none or skipped */
-	bool                  in_section;
-	bool                  ini;
+	int                  *lines; /* line of each user */
+	int (*keylines)[KEY_MAX];
+	long cur; /* current user, -1: none or skipped */
+	bool in_section;
+	bool ini;
 };
 
 static void users_error(struct users_ctx *, int, const char *, ...)
@@ -77,9 +77,9 @@ static void
 users_error(struct users_ctx *ctx, int line, const char *fmt, ...)
 {
 	struct config_errors *errs = ctx->errs;
-	char *msg;
-	int n;
-	va_list ap;
+	char                 *msg;
+	int                   n;
+	va_list               ap;
 
 	if (errs->n == CONFIG_ERR_MAX) {
 		errs->dropped++;
@@ -150,7 +150,7 @@ users_lookup(const struct userdb *db, const char *name)
 	if (db->slots == NULL)
 		return -1;
 	for (j = users_hash(name) & db->mask; db->slots[j] != 0;
-	    j = (j + 1) & db->mask) {
+	     j = (j + 1) & db->mask) {
 		if (strcmp(db->users[db->slots[j] - 1].name, name) == 0)
 			return (long)db->slots[j] - 1;
 	}
@@ -183,9 +183,9 @@ static long
 users_add(struct users_ctx *ctx, const char *name)
 {
 	struct userdb *db = ctx->db;
-	const char *why;
-	long dup;
-	size_t i;
+	const char    *why;
+	long           dup;
+	size_t         i;
 
 	if ((why = users_name_invalid(name)) != NULL) {
 		users_error(ctx, ctx->lineno, "%s", why);
@@ -208,9 +208,10 @@ users_add(struct users_ctx *ctx, const char *name)
 	}
 	if (db->n == db->cap) {
 		db->cap = db->cap ? db->cap * 2 : 16;
-		db->users = xreallocarray(db->users, db->cap, sizeof *db->users);
-		ctx->lines = xreallocarray(ctx->lines, db->cap,
-		    sizeof *ctx->lines);
+		db->users =
+		    xreallocarray(db->users, db->cap, sizeof *db->users);
+		ctx->lines =
+		    xreallocarray(ctx->lines, db->cap, sizeof *ctx->lines);
 		ctx->keylines = xreallocarray(ctx->keylines, db->cap,
 		    sizeof *ctx->keylines);
 	}
@@ -262,9 +263,9 @@ users_set(struct users_ctx *ctx, size_t i, enum users_key key,
     const char *value)
 {
 	struct user *u = &ctx->db->users[i];
-	const char *why = NULL;
-	char buf[160];
-	size_t k;
+	const char  *why = NULL;
+	char         buf[160];
+	size_t       k;
 
 	if (*value == '\0' && key != KEY_ROLES && key != KEY_SCOPES) {
 		users_user_error(ctx, ctx->lineno, i, users_keys[key],
@@ -285,15 +286,13 @@ users_set(struct users_ctx *ctx, size_t i, enum users_key key,
 		else
 			u->email = xstrdup(value);
 		break;
-	case KEY_ROLES:
-		why = users_parse_list(value, &u->roles);
-		break;
+	case KEY_ROLES: why = users_parse_list(value, &u->roles); break;
 	case KEY_SCOPES:
 		if ((why = users_parse_list(value, &u->scopes)) != NULL)
 			break;
 		for (k = 0; k < u->scopes.n; k++) {
 			if (strlist_contains(&ctx->cfg->oauth2.scopes,
-			    u->scopes.v[k]))
+			        u->scopes.v[k]))
 				continue;
 			snprintf(buf, sizeof buf,
 			    "unknown scope '%.64s' (not in [oauth2] scopes)",
@@ -306,10 +305,9 @@ users_set(struct users_ctx *ctx, size_t i, enum users_key key,
 	case KEY_DISABLED:
 		if (config_parse_bool(value, &u->disabled) == -1)
 			why = "expected a boolean "
-			    "(true/false/yes/no/on/off/1/0)";
+			      "(true/false/yes/no/on/off/1/0)";
 		break;
-	case KEY_MAX:
-		break;
+	case KEY_MAX: break;
 	}
 	if (why != NULL)
 		users_user_error(ctx, ctx->lineno, i, users_keys[key], why);
@@ -321,8 +319,8 @@ users_ini_handler(void *arg, const char *section, const char *name,
     const char *value)
 {
 	struct users_ctx *ctx = arg;
-	size_t i;
-	int key;
+	size_t            i;
+	int               key;
 
 	if (!ctx->in_section) {
 		users_error(ctx, ctx->lineno, "%s: outside a user section",
@@ -405,9 +403,9 @@ static char *
 users_ini_reader(char *str, int num, void *arg)
 {
 	struct users_ctx *ctx = arg;
-	ssize_t n;
-	char *line;
-	size_t len;
+	ssize_t           n;
+	char             *line;
+	size_t            len;
 
 	if ((n = getline(&ctx->buf, &ctx->bufsize, ctx->fp)) < 0)
 		return NULL;
@@ -433,8 +431,8 @@ users_ini_reader(char *str, int num, void *arg)
 		return str;
 	}
 	if (len + 1 > (size_t)num) {
-		users_error(ctx, ctx->lineno, "line too long (at most %d bytes)",
-		    num - 1);
+		users_error(ctx, ctx->lineno,
+		    "line too long (at most %d bytes)", num - 1);
 		return str;
 	}
 	if (!users_ini_has_separator(line)) {
@@ -465,21 +463,22 @@ static void
 users_parse_htpasswd(struct users_ctx *ctx)
 {
 	const char *why;
-	char *line, *colon;
-	ssize_t n;
-	size_t len;
-	long i;
+	char       *line, *colon;
+	ssize_t     n;
+	size_t      len;
+	long        i;
 
 	while ((n = getline(&ctx->buf, &ctx->bufsize, ctx->fp)) >= 0) {
 		ctx->lineno++;
 		line = ctx->buf;
 		len = (size_t)n;
 		if (strlen(line) != len) {
-			users_error(ctx, ctx->lineno, "line contains a NUL byte");
+			users_error(ctx, ctx->lineno,
+			    "line contains a NUL byte");
 			continue;
 		}
-		while (len > 0 &&
-		    (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		while (
+		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (len == 0 || line[0] == '#')
 			continue;
@@ -512,9 +511,9 @@ users_params(struct users_ctx *ctx)
 		size_t      len, count, first;
 	} *groups = NULL;
 	struct userdb *db = ctx->db;
-	size_t ngroups = 0, i, g, best = 0, len;
-	const char *why;
-	char *like;
+	size_t         ngroups = 0, i, g, best = 0, len;
+	const char    *why;
+	char          *like;
 
 	for (i = 0; i < db->n; i++) {
 		if (db->users[i].hash == NULL)
@@ -525,18 +524,19 @@ users_params(struct users_ctx *ctx)
 			    memcmp(groups[g].hash, db->users[i].hash, len) == 0)
 				break;
 		if (g == ngroups) {
-			groups = xreallocarray(groups, ngroups + 1,
-			    sizeof *groups);
-			groups[ngroups++] = (struct group){
-				db->users[i].hash, len, 0, i };
+			groups =
+			    xreallocarray(groups, ngroups + 1, sizeof *groups);
+			groups[ngroups++] =
+			    (struct group){db->users[i].hash, len, 0, i};
 		}
 		groups[g].count++;
 	}
 	for (g = 0; g < ngroups; g++) {
 		if (password_hash_like(groups[g].hash, &like, &why) == -1) {
-			users_user_error(ctx, ctx->keylines[groups[g].first]
-			    [KEY_PASSWORD] ? ctx->keylines[groups[g].first]
-			    [KEY_PASSWORD] : ctx->lines[groups[g].first],
+			users_user_error(ctx,
+			    ctx->keylines[groups[g].first][KEY_PASSWORD]
+			        ? ctx->keylines[groups[g].first][KEY_PASSWORD]
+			        : ctx->lines[groups[g].first],
 			    groups[g].first, ctx->ini ? "password" : "", why);
 			continue;
 		}
@@ -574,7 +574,7 @@ users_load_all(const struct config *cfg, struct userdb **out,
     struct config_errors *errs)
 {
 	struct users_ctx ctx;
-	int rc = -1;
+	int              rc = -1;
 
 	memset(errs, 0, sizeof *errs);
 	memset(&ctx, 0, sizeof ctx);
@@ -619,13 +619,13 @@ users_load(const struct config *cfg, struct userdb **out, char *err,
     size_t errlen)
 {
 	struct config_errors *errs;
-	int rc;
+	int                   rc;
 
 	errs = xmalloc(sizeof *errs);
 	rc = users_load_all(cfg, out, errs);
 	if (rc == -1 && errlen > 0)
-		snprintf(err, errlen, "%s", errs->n > 0 ? errs->msg[0] :
-		    "cannot load the user file");
+		snprintf(err, errlen, "%s",
+		    errs->n > 0 ? errs->msg[0] : "cannot load the user file");
 	free(errs);
 	return rc;
 }
@@ -663,7 +663,8 @@ users_ref(struct userdb *db)
 void
 users_unref(struct userdb *db)
 {
-	if (db != NULL && __atomic_sub_fetch(&db->refs, 1, __ATOMIC_ACQ_REL) == 0)
+	if (db != NULL &&
+	    __atomic_sub_fetch(&db->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		users_destroy(db);
 }
 

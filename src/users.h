@@ -15,13 +15,13 @@
 #define USERS_NAME_MAX 64 /* bytes */
 
 struct user {
-	char           *name;
-	char           *hash;         /* checked by password_check_format() */
-	char           *display_name; /* NULL when not given */
-	char           *email;        /* NULL when not given */
-	struct strlist  roles;
-	struct strlist  scopes;       /* a subset of [oauth2] scopes */
-	bool            disabled;
+	char          *name;
+	char          *hash;         /* checked by password_check_format() */
+	char          *display_name; /* NULL when not given */
+	char          *email;        /* NULL when not given */
+	struct strlist roles;
+	struct strlist scopes; /* a subset of [oauth2] scopes */
+	bool           disabled;
 };
 
 struct userdb;
@@ -31,12 +31,12 @@ struct userdb;
  * *out is left untouched (a reload keeps the old set) and err holds the
  * first problem as "FILE:LINE: why".
  */
-int  users_load(const struct config *cfg, struct userdb **out, char *err,
-	 size_t errlen);
+int users_load(const struct config *cfg, struct userdb **out, char *err,
+    size_t errlen);
 
 /* The same, collecting every problem (for jwtgate check). */
-int  users_load_all(const struct config *cfg, struct userdb **out,
-	 struct config_errors *errs);
+int users_load_all(const struct config *cfg, struct userdb **out,
+    struct config_errors *errs);
 
 /* The user called name (case-sensitive), disabled or not; NULL if none. */
 const struct user *users_find(const struct userdb *db, const char *name);
@@ -53,7 +53,7 @@ const char *users_dummy_hash(const struct userdb *db);
 
 /* Reference counting; users_free() is users_unref(). NULL is ignored. */
 struct userdb *users_ref(struct userdb *db);
-void users_unref(struct userdb *db);
-void users_free(struct userdb *db);
+void           users_unref(struct userdb *db);
+void           users_free(struct userdb *db);
 
 #endif

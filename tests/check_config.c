@@ -95,61 +95,101 @@ struct key_case {
 };
 
 static const struct key_case key_cases[] = {
-	{ "server", "public_url", "https://auth.example.com/", "ftp://x", "must be an http:// or https:// URL without query or fragment" },
-	{ "server", "listen", "[::1]:8080", "127.0.0.1", "expected HOST:PORT, [IPv6]:PORT or unix:/path" },
-	{ "server", "threads", "4", "-1", "must be an integer from 0 to 256" },
-	{ "server", "max_connections", "10", "0", "must be an integer from 1 to 1000000" },
-	{ "server", "max_connections_per_ip", "5", "x", "must be an integer from 0 to 1000000" },
-	{ "server", "connection_timeout", "1m", "0", "must be from 1s to 3600s" },
-	{ "server", "max_body_bytes", "1024", "16777217", "must be an integer from 256 to 16777216" },
-	{ "server", "trusted_proxies", "10.0.0.0/8, fd00::/8", "10.0.0.0/33", "'10.0.0.0/33' is not an address or CIDR block" },
-	{ "server", "log_level", "debug", "verbose", "must be one of debug, info, warning, error" },
-	{ "server", "log_format", "json", "xml", "must be one of text, json" },
-	{ "server", "access_log", "off", "maybe", "must be true/false, yes/no, on/off or 1/0" },
-	{ "token", "algorithm", "HS512", "none", "must be one of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512" },
-	{ "token", "retired_key_files", "other.key", "other.key, nope.key", NULL },
-	{ "token", "ttl", "15m", "1w", "must be a duration: an integer with an optional unit s, m, h or d" },
-	{ "token", "issuer", "https://issuer", "a\tb", "must be a non-empty string without control characters" },
-	{ "token", "audience", "a, b", "a,,b", "list has an empty item" },
-	{ "token", "accepted_issuers", "x, y", ",", "list has an empty item" },
-	{ "token", "accepted_audiences", "x", "x,", "list has an empty item" },
-	{ "token", "strict_audience", "no", "2", "must be true/false, yes/no, on/off or 1/0" },
-	{ "token", "require_claims", "jti, email", "a, ,b", "list has an empty item" },
-	{ "token", "verify_expiry", "false", "nope", "must be true/false, yes/no, on/off or 1/0" },
-	{ "token", "verify_not_before", "0", "-", "must be true/false, yes/no, on/off or 1/0" },
-	{ "token", "leeway", "30s", "2d", "must be from 0s to 86400s" },
-	{ "token", "max_token_bytes", "4096", "100", "must be an integer from 256 to 65536" },
-	{ "auth", "backend", "jwt_cookie", "cookie", "must be one of jwt, jwt_cookie, oauth2_password_bearer" },
-	{ "auth", "auth_header", "X-Token", "Bad Header", "must be an HTTP header name" },
-	{ "auth", "exclude", "^/public/", "(", "invalid pattern at offset 1: missing closing parenthesis" },
-	{ "auth", "exclude_methods", "OPTIONS, head", "GET, P O", "'P O': not an HTTP method" },
-	{ "auth", "require_known_user", "yes", "sometimes", "must be true/false, yes/no, on/off or 1/0" },
-	{ "cookie", "name", "__Secure-token", "a=b", "must be a cookie name (RFC 6265 token characters)" },
-	{ "cookie", "path", "/app", "app", "must be a path starting with '/' (no spaces, ';', ',', '?' or '#')" },
-	{ "cookie", "domain", "example.com", "a\x01b", "must be a non-empty string without control characters" },
-	{ "cookie", "secure", "true", "secure", "must be true/false, yes/no, on/off or 1/0" },
-	{ "cookie", "samesite", "strict", "Lax", "must be one of lax, strict, none" },
-	{ "login", "status", "200", "302", "must be an integer from 200 to 299" },
-	{ "login", "response_body", "user", "json", "must be one of default, null, token, oauth2, user" },
-	{ "login", "max_retries", "3", "0", "must be an integer from 1 to 1000000" },
-	{ "login", "find_time", "10m", "10y", "must be a duration: an integer with an optional unit s, m, h or d" },
-	{ "login", "ban_time", "1h", "0", "must be from 1s to 2592000s" },
-	{ "login", "hash_workers", "2", "1000", "must be an integer from 0 to 256" },
-	{ "oauth2", "token_url", "/oauth/token", "token", "must be a path starting with '/' (no spaces, ';', ',', '?' or '#')" },
-	{ "oauth2", "scopes", "read, write", "read, a b", "'a b': scope names cannot contain spaces, quotes or backslashes" },
-	{ "oauth2", "password_grant", "off", "of", "must be true/false, yes/no, on/off or 1/0" },
-	{ "oauth2", "refresh_tokens", "on", "0n", "must be true/false, yes/no, on/off or 1/0" },
-	{ "oauth2", "refresh_ttl", "7d", "7 d", "must be a duration: an integer with an optional unit s, m, h or d" },
-	{ "users", "file", "users.ini", "nope.ini", NULL },
-	{ "users", "format", "htpasswd", "passwd", "must be one of ini, htpasswd" },
-	{ "store", "driver", "memory", "postgres", "must be one of sqlite, memory, redis" },
-	{ "store", "path", "state.db", "/nonexistent/dir/x.db", "directory /nonexistent/dir does not exist" },
-	{ "store", "url", "redis://127.0.0.1:6379/0", "http://x", "must be redis://HOST:PORT/DB or unix:/path" },
-	{ "route /api", "backend", "jwt_cookie", "header", "must be one of jwt, jwt_cookie, oauth2_password_bearer" },
-	{ "route /api", "public", "true", "public", "must be true/false, yes/no, on/off or 1/0" },
-	{ "route /api", "methods", "GET, POST", "GET POST", "'GET POST': not an HTTP method" },
-	{ "route /api", "require_roles", "admin", "admin,", "list has an empty item" },
-	{ "route /api", "require_scopes", "read", "read write", "'read write': scope names cannot contain spaces, quotes or backslashes" },
+    {"server", "public_url", "https://auth.example.com/", "ftp://x",
+        "must be an http:// or https:// URL without query or fragment"},
+    {"server", "listen", "[::1]:8080", "127.0.0.1",
+        "expected HOST:PORT, [IPv6]:PORT or unix:/path"},
+    {"server", "threads", "4", "-1", "must be an integer from 0 to 256"},
+    {"server", "max_connections", "10", "0",
+        "must be an integer from 1 to 1000000"},
+    {"server", "max_connections_per_ip", "5", "x",
+        "must be an integer from 0 to 1000000"},
+    {"server", "connection_timeout", "1m", "0", "must be from 1s to 3600s"},
+    {"server", "max_body_bytes", "1024", "16777217",
+        "must be an integer from 256 to 16777216"},
+    {"server", "trusted_proxies", "10.0.0.0/8, fd00::/8", "10.0.0.0/33",
+        "'10.0.0.0/33' is not an address or CIDR block"},
+    {"server", "log_level", "debug", "verbose",
+        "must be one of debug, info, warning, error"},
+    {"server", "log_format", "json", "xml", "must be one of text, json"},
+    {"server", "access_log", "off", "maybe",
+        "must be true/false, yes/no, on/off or 1/0"},
+    {"token", "algorithm", "HS512", "none",
+        "must be one of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512"},
+    {"token", "retired_key_files", "other.key", "other.key, nope.key", NULL},
+    {"token", "ttl", "15m", "1w",
+        "must be a duration: an integer with an optional unit s, m, h or d"},
+    {"token", "issuer", "https://issuer", "a\tb",
+        "must be a non-empty string without control characters"},
+    {"token", "audience", "a, b", "a,,b", "list has an empty item"},
+    {"token", "accepted_issuers", "x, y", ",", "list has an empty item"},
+    {"token", "accepted_audiences", "x", "x,", "list has an empty item"},
+    {"token", "strict_audience", "no", "2",
+        "must be true/false, yes/no, on/off or 1/0"},
+    {"token", "require_claims", "jti, email", "a, ,b",
+        "list has an empty item"},
+    {"token", "verify_expiry", "false", "nope",
+        "must be true/false, yes/no, on/off or 1/0"},
+    {"token", "verify_not_before", "0", "-",
+        "must be true/false, yes/no, on/off or 1/0"},
+    {"token", "leeway", "30s", "2d", "must be from 0s to 86400s"},
+    {"token", "max_token_bytes", "4096", "100",
+        "must be an integer from 256 to 65536"},
+    {"auth", "backend", "jwt_cookie", "cookie",
+        "must be one of jwt, jwt_cookie, oauth2_password_bearer"},
+    {"auth", "auth_header", "X-Token", "Bad Header",
+        "must be an HTTP header name"},
+    {"auth", "exclude", "^/public/", "(",
+        "invalid pattern at offset 1: missing closing parenthesis"},
+    {"auth", "exclude_methods", "OPTIONS, head", "GET, P O",
+        "'P O': not an HTTP method"},
+    {"auth", "require_known_user", "yes", "sometimes",
+        "must be true/false, yes/no, on/off or 1/0"},
+    {"cookie", "name", "__Secure-token", "a=b",
+        "must be a cookie name (RFC 6265 token characters)"},
+    {"cookie", "path", "/app", "app",
+        "must be a path starting with '/' (no spaces, ';', ',', '?' or '#')"},
+    {"cookie", "domain", "example.com", "a\x01b",
+        "must be a non-empty string without control characters"},
+    {"cookie", "secure", "true", "secure",
+        "must be true/false, yes/no, on/off or 1/0"},
+    {"cookie", "samesite", "strict", "Lax", "must be one of lax, strict, none"},
+    {"login", "status", "200", "302", "must be an integer from 200 to 299"},
+    {"login", "response_body", "user", "json",
+        "must be one of default, null, token, oauth2, user"},
+    {"login", "max_retries", "3", "0", "must be an integer from 1 to 1000000"},
+    {"login", "find_time", "10m", "10y",
+        "must be a duration: an integer with an optional unit s, m, h or d"},
+    {"login", "ban_time", "1h", "0", "must be from 1s to 2592000s"},
+    {"login", "hash_workers", "2", "1000", "must be an integer from 0 to 256"},
+    {"oauth2", "token_url", "/oauth/token", "token",
+        "must be a path starting with '/' (no spaces, ';', ',', '?' or '#')"},
+    {"oauth2", "scopes", "read, write", "read, a b",
+        "'a b': scope names cannot contain spaces, quotes or backslashes"},
+    {"oauth2", "password_grant", "off", "of",
+        "must be true/false, yes/no, on/off or 1/0"},
+    {"oauth2", "refresh_tokens", "on", "0n",
+        "must be true/false, yes/no, on/off or 1/0"},
+    {"oauth2", "refresh_ttl", "7d", "7 d",
+        "must be a duration: an integer with an optional unit s, m, h or d"},
+    {"users", "file", "users.ini", "nope.ini", NULL},
+    {"users", "format", "htpasswd", "passwd", "must be one of ini, htpasswd"},
+    {"store", "driver", "memory", "postgres",
+        "must be one of sqlite, memory, redis"},
+    {"store", "path", "state.db", "/nonexistent/dir/x.db",
+        "directory /nonexistent/dir does not exist"},
+    {"store", "url", "redis://127.0.0.1:6379/0", "http://x",
+        "must be redis://HOST:PORT/DB or unix:/path"},
+    {"route /api", "backend", "jwt_cookie", "header",
+        "must be one of jwt, jwt_cookie, oauth2_password_bearer"},
+    {"route /api", "public", "true", "public",
+        "must be true/false, yes/no, on/off or 1/0"},
+    {"route /api", "methods", "GET, POST", "GET POST",
+        "'GET POST': not an HTTP method"},
+    {"route /api", "require_roles", "admin", "admin,",
+        "list has an empty item"},
+    {"route /api", "require_scopes", "read", "read write",
+        "'read write': scope names cannot contain spaces, quotes or backslashes"},
 };
 
 static void
@@ -161,9 +201,11 @@ key_text(const struct key_case *kc, const char *value, char *buf, size_t len,
 		*line = 3;
 	} else {
 		/* Scopes a route requires must be declared (after: lines stay). */
-		snprintf(buf, len, MIN "[%s]\n%s = %s\n%s", kc->section, kc->key,
-		    value, strncmp(kc->section, "route", 5) == 0 ?
-		    "[oauth2]\nscopes = read, write\n" : "");
+		snprintf(buf, len, MIN "[%s]\n%s = %s\n%s", kc->section,
+		    kc->key, value,
+		    strncmp(kc->section, "route", 5) == 0
+		        ? "[oauth2]\nscopes = read, write\n"
+		        : "");
 		*line = 4;
 	}
 }
@@ -188,11 +230,12 @@ START_TEST(test_key_good_and_bad)
 		    kc->section, kc->key, kc->why);
 		ck_assert_str_eq(errs.msg[0], want);
 	} else {
-		snprintf(want, sizeof want, "%s:%d: [%s] %s: cannot read %s/", path,
-		    line, kc->section, kc->key, dir);
+		snprintf(want, sizeof want, "%s:%d: [%s] %s: cannot read %s/",
+		    path, line, kc->section, kc->key, dir);
 		ck_assert_msg(strncmp(errs.msg[0], want, strlen(want)) == 0,
 		    "'%s' does not start with '%s'", errs.msg[0], want);
-		ck_assert_ptr_nonnull(strstr(errs.msg[0], ": No such file or directory"));
+		ck_assert_ptr_nonnull(
+		    strstr(errs.msg[0], ": No such file or directory"));
 	}
 }
 END_TEST
@@ -261,8 +304,8 @@ START_TEST(test_values_parsed)
 {
 	struct config *cfg = load_ok(
 	    "[server]\nlisten = unix:/run/jwtgate.sock\n"
-	    "trusted_proxies = 10.1.0.0/16\npublic_url = https://a.example/x/\n"
-	    MIN "issuer = me\naudience = a, b\nttl = 2h\n"
+	    "trusted_proxies = 10.1.0.0/16\npublic_url = https://a.example/x/\n" MIN
+	    "issuer = me\naudience = a, b\nttl = 2h\n"
 	    "[auth]\nexclude = ^/a\nexclude = ^/b\nexclude_methods = get, Head\n"
 	    "[route /api]\npublic = yes\nmethods = get\n[route /]\nrequire_roles = x\n");
 
@@ -294,8 +337,9 @@ END_TEST
 /* "key =" on an optional key is the same as leaving it out. */
 START_TEST(test_empty_optional_values)
 {
-	struct config *cfg = load_ok(MIN "issuer =\n[cookie]\ndomain =\n"
-	    "[server]\npublic_url =\n[store]\nurl =\n");
+	struct config *cfg =
+	    load_ok(MIN "issuer =\n[cookie]\ndomain =\n"
+	                "[server]\npublic_url =\n[store]\nurl =\n");
 
 	ck_assert_ptr_null(cfg->token.issuer);
 	ck_assert_ptr_null(cfg->cookie.domain);
@@ -334,10 +378,11 @@ END_TEST
 
 START_TEST(test_bools)
 {
-	static const char *const yes[] = { "true", "yes", "on", "1", "TRUE", "Yes" };
-	static const char *const no[] = { "false", "no", "off", "0", "Off" };
-	bool   b;
-	size_t i;
+	static const char *const yes[] = {"true", "yes", "on", "1", "TRUE",
+	    "Yes"};
+	static const char *const no[] = {"false", "no", "off", "0", "Off"};
+	bool                     b;
+	size_t                   i;
 
 	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
 		ck_assert_int_eq(config_parse_bool(yes[i], &b), 0);
@@ -355,17 +400,27 @@ END_TEST
 
 START_TEST(test_syntax_errors)
 {
-	expect_error("[server\nthreads = 1\n" MIN, ":1: section header without ']'");
+	expect_error("[server\nthreads = 1\n" MIN,
+	    ":1: section header without ']'");
 	expect_error(MIN "[server] junk\n", ":3: text after section header");
-	expect_error("threads = 1\n" MIN, ":1: threads: key outside any section");
-	expect_error(MIN "  indented = 1\n", ":3: indented line (continuation lines are not supported)");
-	expect_error(MIN "[route]\n", ":3: [route]: unknown section (write [route PREFIX])");
-	expect_error(MIN "[server]\n[server]\n", ":4: [server]: section appears twice (first at line 3)");
-	expect_error(MIN "[route /a]\n[route /a]\n", ":4: [route /a]: the same [route] appears twice");
-	expect_error(MIN "[route /a/]\n", ":3: [route /a/]: PREFIX must not end with '/' (write [route /api], which covers /api/x)");
-	expect_error(MIN "[route /a/../b]\n", ":3: [route /a/../b]: PREFIX must be a normalised path (no '//', '.' or '..' segments)");
-	expect_error(MIN "[route /a%2e]\n", ":3: [route /a%2e]: PREFIX must be a plain decoded path (no '?', '#', '%' or spaces)");
-	expect_error(MIN "[route /a]\nbogus = 1\n", ":4: [route /a] bogus: unknown key");
+	expect_error("threads = 1\n" MIN,
+	    ":1: threads: key outside any section");
+	expect_error(MIN "  indented = 1\n",
+	    ":3: indented line (continuation lines are not supported)");
+	expect_error(MIN "[route]\n",
+	    ":3: [route]: unknown section (write [route PREFIX])");
+	expect_error(MIN "[server]\n[server]\n",
+	    ":4: [server]: section appears twice (first at line 3)");
+	expect_error(MIN "[route /a]\n[route /a]\n",
+	    ":4: [route /a]: the same [route] appears twice");
+	expect_error(MIN "[route /a/]\n",
+	    ":3: [route /a/]: PREFIX must not end with '/' (write [route /api], which covers /api/x)");
+	expect_error(MIN "[route /a/../b]\n",
+	    ":3: [route /a/../b]: PREFIX must be a normalised path (no '//', '.' or '..' segments)");
+	expect_error(MIN "[route /a%2e]\n",
+	    ":3: [route /a%2e]: PREFIX must be a plain decoded path (no '?', '#', '%' or spaces)");
+	expect_error(MIN "[route /a]\nbogus = 1\n",
+	    ":4: [route /a] bogus: unknown key");
 }
 END_TEST
 
@@ -416,7 +471,8 @@ START_TEST(test_cross_key_rules)
 	    ":4: [cookie] samesite: none requires secure = true");
 	expect_error(MIN "[store]\ndriver = redis\n",
 	    ":4: [store] url: required for the redis driver");
-	expect_error(MIN "[oauth2]\nscopes = read\n[route /x]\nrequire_scopes = write\n",
+	expect_error(MIN
+	    "[oauth2]\nscopes = read\n[route /x]\nrequire_scopes = write\n",
 	    ":5: [route /x] require_scopes: 'write' is not in [oauth2] scopes");
 	expect_error(MIN "[route /x]\nrequire_scopes = write\n",
 	    ":3: [route /x] require_scopes: 'write' is not in [oauth2] scopes");
@@ -425,15 +481,16 @@ END_TEST
 
 START_TEST(test_default_users_file_missing)
 {
-	char p[300], want[1024];
+	char                 p[300], want[1024];
 	struct config       *cfg;
 	struct config_errors errs;
 
 	snprintf(p, sizeof p, "%s/users.ini", dir);
 	unlink(p);
 	ck_assert_int_eq(load(MIN, &cfg, &errs), -1);
-	snprintf(want, sizeof want, "%s: [users] file: cannot read %s: No such file or directory",
-	    path, p);
+	snprintf(want, sizeof want,
+	    "%s: [users] file: cannot read %s: No such file or directory", path,
+	    p);
 	ck_assert_str_eq(errs.msg[0], want);
 }
 END_TEST
@@ -443,14 +500,19 @@ START_TEST(test_all_errors_reported)
 	struct config       *cfg;
 	struct config_errors errs;
 
-	ck_assert_int_eq(load("[server]\nthreads = x\nlisten = y\n[bad]\nk = v\n"
-	    "[auth]\nbackend = z\nnonsense\n", &cfg, &errs), -1);
+	ck_assert_int_eq(
+	    load("[server]\nthreads = x\nlisten = y\n[bad]\nk = v\n"
+	         "[auth]\nbackend = z\nnonsense\n",
+	        &cfg, &errs),
+	    -1);
 	ck_assert_uint_eq(errs.n, 5);
 	ck_assert_ptr_nonnull(strstr(errs.msg[0], ":2: [server] threads"));
 	ck_assert_ptr_nonnull(strstr(errs.msg[1], ":3: [server] listen"));
-	ck_assert_ptr_nonnull(strstr(errs.msg[2], ":4: [bad]: unknown section"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs.msg[2], ":4: [bad]: unknown section"));
 	ck_assert_ptr_nonnull(strstr(errs.msg[3], ":7: [auth] backend"));
-	ck_assert_ptr_nonnull(strstr(errs.msg[4], ":8: expected 'key = value'"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs.msg[4], ":8: expected 'key = value'"));
 }
 END_TEST
 
@@ -463,7 +525,8 @@ START_TEST(test_error_cap)
 
 	off = (size_t)snprintf(text, sizeof text, "[server]\n");
 	for (i = 0; i < 40; i++)
-		off += (size_t)snprintf(text + off, sizeof text - off, "bad%zu = 1\n", i);
+		off += (size_t)snprintf(text + off, sizeof text - off,
+		    "bad%zu = 1\n", i);
 	ck_assert_int_eq(load(text, &cfg, &errs), -1);
 	ck_assert_uint_eq(errs.n, CONFIG_ERR_MAX);
 	ck_assert_uint_eq(errs.dropped, 40 - CONFIG_ERR_MAX);
@@ -475,7 +538,8 @@ START_TEST(test_missing_file)
 	struct config       *cfg;
 	struct config_errors errs;
 
-	ck_assert_int_eq(config_load("/nonexistent/jwtgate.ini", &cfg, &errs), -1);
+	ck_assert_int_eq(config_load("/nonexistent/jwtgate.ini", &cfg, &errs),
+	    -1);
 	ck_assert_str_eq(errs.msg[0],
 	    "/nonexistent/jwtgate.ini: cannot open: No such file or directory");
 }
@@ -531,7 +595,7 @@ START_TEST(test_nul_bytes)
 {
 	static const char a[] = MIN "[server]\nlisten = 127.0.0.1:0\0garbage\n";
 	static const char b[] = MIN "[server]\n\0listen = bogus\n";
-	struct config       *cfg;
+	struct config    *cfg;
 	struct config_errors errs;
 	char                 want[512];
 
@@ -545,8 +609,9 @@ END_TEST
 
 START_TEST(test_hash_comments)
 {
-	struct config *cfg = load_ok(MIN "issuer = me # a comment\naudience = a, b #c\n"
-	    "[server]\nlisten = 127.0.0.1:0 # port 0\n# full line\n");
+	struct config *cfg = load_ok(
+	    MIN "issuer = me # a comment\naudience = a, b #c\n"
+	        "[server]\nlisten = 127.0.0.1:0 # port 0\n# full line\n");
 
 	ck_assert_str_eq(cfg->token.issuer, "me");
 	ck_assert_uint_eq(cfg->token.audience.n, 2);
@@ -585,7 +650,8 @@ START_TEST(test_line_lengths_and_crlf)
 	value[191] = '\0';
 	snprintf(text, sizeof text, MIN "issuer = %s\n", value);
 	expect_error(text, ":3: line longer than 199 bytes");
-	cfg = load_ok("[token]\r\nsecret_file = secret.key\r\n[server]\r\nthreads = 1\r\n");
+	cfg = load_ok(
+	    "[token]\r\nsecret_file = secret.key\r\n[server]\r\nthreads = 1\r\n");
 	ck_assert_uint_eq(cfg->server.threads, 1);
 	config_free(cfg);
 }
@@ -593,7 +659,8 @@ END_TEST
 
 START_TEST(test_section_spacing)
 {
-	struct config *cfg = load_ok(MIN "[ server ]\nthreads = 3\n[route   /api ]\npublic = yes\n");
+	struct config *cfg = load_ok(
+	    MIN "[ server ]\nthreads = 3\n[route   /api ]\npublic = yes\n");
 
 	ck_assert_uint_eq(cfg->server.threads, 3);
 	ck_assert_str_eq(cfg->routes[0].prefix, "/api");
@@ -620,14 +687,17 @@ START_TEST(test_not_regular_files)
 	ck_assert_int_eq(config_load("/dev/zero", &cfg, &errs), -1);
 	ck_assert_str_eq(errs.msg[0], "/dev/zero: not a regular file");
 	/* Referenced files. */
-	snprintf(want, sizeof want, ":3: [token] retired_key_files: %s is not a regular file", dir);
+	snprintf(want, sizeof want,
+	    ":3: [token] retired_key_files: %s is not a regular file", dir);
 	{
 		char text[600];
 
-		snprintf(text, sizeof text, MIN "retired_key_files = %s\n", dir);
+		snprintf(text, sizeof text, MIN "retired_key_files = %s\n",
+		    dir);
 		expect_error(text, want);
 		snprintf(text, sizeof text, MIN "[store]\npath = %s\n", dir);
-		snprintf(want, sizeof want, ":4: [store] path: %s exists and is not a file", dir);
+		snprintf(want, sizeof want,
+		    ":4: [store] path: %s exists and is not a file", dir);
 		expect_error(text, want);
 	}
 }

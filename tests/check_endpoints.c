@@ -21,7 +21,8 @@
 #define SCOPES "[oauth2]\nscopes = read, write, admin\n"
 
 /* No [server] here: tests add theirs (the harness adds the listen line). */
-#define BASE "[token]\nsecret_file = secret.key\n" \
+#define BASE                                                                   \
+	"[token]\nsecret_file = secret.key\n"                                  \
 	"[store]\ndriver = memory\n[oauth2]\nscopes = read, write, admin\n"
 
 static struct jg jg;
@@ -30,8 +31,8 @@ static void
 start(const char *ini)
 {
 	jg_reset_connection();
-	ck_assert_msg(jg_start(&jg, ini) == 0, "jwtgate did not start (log in %s)",
-	    jg.log);
+	ck_assert_msg(jg_start(&jg, ini) == 0,
+	    "jwtgate did not start (log in %s)", jg.log);
 }
 
 static void
@@ -41,7 +42,7 @@ stop(void)
 	if (jg.pid > 0)
 		jg_stop(&jg);
 	ck_assert_msg(!jg_file_contains(jg.log, "Sanitizer") &&
-	    !jg_file_contains(jg.log, "runtime error:"),
+	        !jg_file_contains(jg.log, "runtime error:"),
 	    "sanitizer report in %s", jg.log);
 	jg_cleanup(&jg);
 }
@@ -68,11 +69,11 @@ expect(struct reply *r, long status, const char *body)
 static char *
 login(const char *user, const char *password)
 {
-	static const char *const h[] = { "Content-Type: application/json", NULL };
-	struct reply r;
-	char         body[256];
-	const char  *auth;
-	char        *tok;
+	static const char *const h[] = {"Content-Type: application/json", NULL};
+	struct reply             r;
+	char                     body[256];
+	const char              *auth;
+	char                    *tok;
 
 	snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}",
 	    user, password);
@@ -104,8 +105,8 @@ hdr(const char *name, const char *value)
 static char *
 pyjwt(const char *alg, const char *payload, const char *header)
 {
-	char  cmd[8192], out[8192];
-	FILE *fp;
+	char   cmd[8192], out[8192];
+	FILE  *fp;
 	size_t n;
 
 	snprintf(cmd, sizeof cmd,
@@ -133,7 +134,7 @@ now(void)
 static long
 verify_status(const char *tok, const char *uri)
 {
-	const char *h[4] = { NULL, NULL, NULL, NULL };
+	const char  *h[4] = {NULL, NULL, NULL, NULL};
 	struct reply r;
 	long         status;
 	int          n = 0;
@@ -165,16 +166,18 @@ START_TEST(test_jwt_backend_flow)
 {
 	struct reply r;
 	char        *tok;
-	const char  *h[3] = { NULL, NULL, NULL };
+	const char  *h[3] = {NULL, NULL, NULL};
 
 	start(BASE);
 	tok = login("alice", "alice-password");
 	/* Header backend: no cookie is set. */
 	{
-		static const char *const ct[] = { "Content-Type: application/json", NULL };
+		static const char *const ct[] =
+		    {"Content-Type: application/json", NULL};
 
 		req("POST", "/login", ct,
-		    "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
+		    "{\"username\":\"alice\",\"password\":\"alice-password\"}",
+		    &r);
 		expect(&r, 201, "null");
 		ck_assert_ptr_null(reply_header(&r, "Set-Cookie"));
 		ck_assert_str_eq(reply_header(&r, "Cache-Control"), "no-store");
@@ -186,7 +189,8 @@ START_TEST(test_jwt_backend_flow)
 	ck_assert_ptr_nonnull(strstr(r.body, "\"sub\":\"alice\""));
 	ck_assert_ptr_nonnull(strstr(r.body, "\"roles\":[\"admin\",\"dev\"]"));
 	ck_assert_ptr_nonnull(strstr(r.body, "\"name\":\"Alice Liddell\""));
-	ck_assert_ptr_nonnull(strstr(r.body, "\"email\":\"alice@example.com\""));
+	ck_assert_ptr_nonnull(
+	    strstr(r.body, "\"email\":\"alice@example.com\""));
 	ck_assert_ptr_nonnull(strstr(r.body, "\"scope\":\"read write\""));
 	ck_assert_ptr_nonnull(strstr(r.body, "\"claims\":{"));
 	ck_assert_str_eq(reply_header(&r, "Cache-Control"), "no-store");
@@ -211,14 +215,16 @@ START_TEST(test_jwt_extraction)
 {
 	struct reply r;
 	char        *tok;
-	const char  *h[2] = { NULL, NULL };
+	const char  *h[2] = {NULL, NULL};
 	char         v[8192];
 
 	start(BASE);
 	tok = login("alice", "alice-password");
 	req("GET", "/me", NULL, NULL, &r);
-	expect(&r, 401, "{\"status_code\":401,\"detail\":\"No JWT token found in request header\"}");
-	ck_assert_str_eq(reply_header(&r, "WWW-Authenticate"), "Bearer realm=\"jwtgate\"");
+	expect(&r, 401,
+	    "{\"status_code\":401,\"detail\":\"No JWT token found in request header\"}");
+	ck_assert_str_eq(reply_header(&r, "WWW-Authenticate"),
+	    "Bearer realm=\"jwtgate\"");
 	reply_free(&r);
 	/* Case-insensitive scheme. */
 	snprintf(v, sizeof v, "bEaReR %s", tok);
@@ -228,26 +234,29 @@ START_TEST(test_jwt_extraction)
 	reply_free(&r);
 	/* A raw token, another scheme, an empty token: no token. */
 	{
-		static const char *const none[] = { "Basic YWxpY2U6eA==", "Bearer",
-			"Bearer ", "Token abc" };
-		size_t i;
+		static const char *const none[] = {"Basic YWxpY2U6eA==",
+		    "Bearer", "Bearer ", "Token abc"};
+		size_t                   i;
 
 		for (i = 0; i < sizeof none / sizeof none[0]; i++) {
 			h[0] = hdr("Authorization", none[i]);
 			req("GET", "/me", h, NULL, &r);
-			expect(&r, 401, "{\"status_code\":401,\"detail\":\"No JWT token found in request header\"}");
+			expect(&r, 401,
+			    "{\"status_code\":401,\"detail\":\"No JWT token found in request header\"}");
 			reply_free(&r);
 		}
 		h[0] = hdr("Authorization", tok);
 		req("GET", "/me", h, NULL, &r);
-		expect(&r, 401, "{\"status_code\":401,\"detail\":\"No JWT token found in request header\"}");
+		expect(&r, 401,
+		    "{\"status_code\":401,\"detail\":\"No JWT token found in request header\"}");
 		reply_free(&r);
 	}
 	/* A cookie is never read by the header backend. */
 	snprintf(v, sizeof v, "token=%s", tok);
 	h[0] = hdr("Cookie", v);
 	req("GET", "/me", h, NULL, &r);
-	expect(&r, 401, "{\"status_code\":401,\"detail\":\"No JWT token found in request header\"}");
+	expect(&r, 401,
+	    "{\"status_code\":401,\"detail\":\"No JWT token found in request header\"}");
 	reply_free(&r);
 	/* Garbage after the scheme is a token, and an invalid one. */
 	h[0] = hdr("Authorization", "Bearer not.a.jwt");
@@ -262,13 +271,15 @@ END_TEST
 
 START_TEST(test_custom_auth_header)
 {
-	struct reply r;
-	char        *tok;
-	const char  *h[2] = { NULL, NULL };
-	static const char *const ct[] = { "Content-Type: application/json", NULL };
+	struct reply             r;
+	char                    *tok;
+	const char              *h[2] = {NULL, NULL};
+	static const char *const ct[] = {"Content-Type: application/json",
+	    NULL};
 
 	start(BASE "[auth]\nauth_header = X-Api-Token\n");
-	req("POST", "/login", ct, "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
+	req("POST", "/login", ct,
+	    "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
 	expect(&r, 201, "null");
 	ck_assert_ptr_null(reply_header(&r, "Authorization"));
 	ck_assert_ptr_nonnull(reply_header(&r, "X-Api-Token"));
@@ -291,27 +302,34 @@ END_TEST
 static void
 cookie_flow(const char *backend, const char *want_body_prefix)
 {
-	struct reply r;
-	char         ini[1024], v[8192], cookie[8192], *tok;
-	const char  *h[3] = { NULL, NULL, NULL };
-	static const char *const ct[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
-	const char  *sc;
+	struct reply             r;
+	char                     ini[1024], v[8192], cookie[8192], *tok;
+	const char              *h[3] = {NULL, NULL, NULL};
+	static const char *const ct[] =
+	    {"Content-Type: application/x-www-form-urlencoded", NULL};
+	const char *sc;
 
-	snprintf(ini, sizeof ini, BASE "[auth]\nbackend = %s\n[cookie]\n"
-	    "secure = false\nsamesite = strict\ndomain = example.test\n", backend);
+	snprintf(ini, sizeof ini,
+	    BASE "[auth]\nbackend = %s\n[cookie]\n"
+	         "secure = false\nsamesite = strict\ndomain = example.test\n",
+	    backend);
 	start(ini);
 	req("POST", "/login", ct, "username=alice&password=alice-password", &r);
 	expect(&r, 201, NULL);
-	ck_assert_msg(strncmp(r.body, want_body_prefix, strlen(want_body_prefix)) == 0,
+	ck_assert_msg(strncmp(r.body, want_body_prefix,
+	                  strlen(want_body_prefix)) == 0,
 	    "body %s", r.body);
 	tok = strdup(reply_header(&r, "Authorization") + 7);
 	sc = reply_header(&r, "Set-Cookie");
 	ck_assert_ptr_nonnull(sc);
-	snprintf(v, sizeof v, "token=%s; Domain=example.test; HttpOnly; Max-Age=86400; "
-	    "Path=/; SameSite=Strict", tok);
+	snprintf(v, sizeof v,
+	    "token=%s; Domain=example.test; HttpOnly; Max-Age=86400; "
+	    "Path=/; SameSite=Strict",
+	    tok);
 	ck_assert_str_eq(sc, v);
 	/* Exactly one cookie. */
-	ck_assert_ptr_null(strstr(strstr(r.headers, "Set-Cookie") + 10, "Set-Cookie"));
+	ck_assert_ptr_null(
+	    strstr(strstr(r.headers, "Set-Cookie") + 10, "Set-Cookie"));
 	reply_free(&r);
 
 	/* Cookie only: raw, quoted, and the legacy "Bearer <jwt>" value. */
@@ -345,13 +363,15 @@ cookie_flow(const char *backend, const char *want_body_prefix)
 	/* Neither. */
 	h[1] = NULL;
 	req("GET", "/me", h, NULL, &r);
-	expect(&r, 401, "{\"status_code\":401,\"detail\":\"No JWT token found in request header or cookies\"}");
+	expect(&r, 401,
+	    "{\"status_code\":401,\"detail\":\"No JWT token found in request header or cookies\"}");
 	reply_free(&r);
 	/* Another cookie name is not ours. */
 	snprintf(cookie, sizeof cookie, "tokenx=%s; xtoken=%s", tok, tok);
 	h[0] = hdr("Cookie", cookie);
 	req("GET", "/me", h, NULL, &r);
-	expect(&r, 401, "{\"status_code\":401,\"detail\":\"No JWT token found in request header or cookies\"}");
+	expect(&r, 401,
+	    "{\"status_code\":401,\"detail\":\"No JWT token found in request header or cookies\"}");
 	reply_free(&r);
 
 	/* Logout with the cookie: revoked, and the cookie cleared. */
@@ -382,17 +402,20 @@ END_TEST
 
 START_TEST(test_cookie_secure_attributes)
 {
-	struct reply r;
-	static const char *const ct[] = { "Content-Type: application/json", NULL };
-	const char *sc;
+	struct reply             r;
+	static const char *const ct[] = {"Content-Type: application/json",
+	    NULL};
+	const char              *sc;
 
 	start(BASE "[auth]\nbackend = jwt_cookie\n[cookie]\nname = __Host-jwt\n"
-	    "samesite = none\n");
-	req("POST", "/login", ct, "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
+	           "samesite = none\n");
+	req("POST", "/login", ct,
+	    "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
 	expect(&r, 201, "null");
 	sc = reply_header(&r, "Set-Cookie");
 	ck_assert_int_eq(strncmp(sc, "__Host-jwt=ey", 13), 0);
-	ck_assert_ptr_nonnull(strstr(sc, "; HttpOnly; Max-Age=86400; Path=/; SameSite=None; Secure"));
+	ck_assert_ptr_nonnull(strstr(sc,
+	    "; HttpOnly; Max-Age=86400; Path=/; SameSite=None; Secure"));
 	ck_assert_ptr_null(strstr(sc, "Domain="));
 	reply_free(&r);
 }
@@ -402,13 +425,15 @@ END_TEST
 
 START_TEST(test_login_failures)
 {
-	static const char *const json[] = { "Content-Type: application/json", NULL };
-	static const char *const form[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
-	static const char *const text[] = { "Content-Type: text/plain", NULL };
+	static const char *const json[] = {"Content-Type: application/json",
+	    NULL};
+	static const char *const form[] =
+	    {"Content-Type: application/x-www-form-urlencoded", NULL};
+	static const char *const text[] = {"Content-Type: text/plain", NULL};
 	static const char *const bodies[] = {
-		"{\"username\":\"alice\",\"password\":\"wrong\"}",
-		"{\"username\":\"nobody\",\"password\":\"alice-password\"}",
-		"{\"username\":\"bob\",\"password\":\"bob-password\"}",
+	    "{\"username\":\"alice\",\"password\":\"wrong\"}",
+	    "{\"username\":\"nobody\",\"password\":\"alice-password\"}",
+	    "{\"username\":\"bob\",\"password\":\"bob-password\"}",
 	};
 	struct reply r;
 	size_t       i;
@@ -416,42 +441,51 @@ START_TEST(test_login_failures)
 	start(BASE);
 	for (i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
 		req("POST", "/login", json, bodies[i], &r);
-		expect(&r, 401, "{\"status_code\":401,\"detail\":\"Invalid credentials\"}");
+		expect(&r, 401,
+		    "{\"status_code\":401,\"detail\":\"Invalid credentials\"}");
 		ck_assert_ptr_null(reply_header(&r, "Authorization"));
 		reply_free(&r);
 	}
-	req("POST", "/login", text, "username=alice&password=alice-password", &r);
-	expect(&r, 415, "{\"status_code\":415,\"detail\":\"Unsupported Media Type\"}");
+	req("POST", "/login", text, "username=alice&password=alice-password",
+	    &r);
+	expect(&r, 415,
+	    "{\"status_code\":415,\"detail\":\"Unsupported Media Type\"}");
 	reply_free(&r);
 	req("POST", "/login", NULL, NULL, &r);
 	expect(&r, 415, NULL);
 	reply_free(&r);
 	{
-		static const char *const bad[] = { "", "{", "[]", "\"x\"", "null",
-			"{\"username\":\"a\",\"username\":\"b\",\"password\":\"x\"}" };
+		static const char *const bad[] = {"", "{", "[]", "\"x\"",
+		    "null",
+		    "{\"username\":\"a\",\"username\":\"b\",\"password\":\"x\"}"};
 
 		for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 			req("POST", "/login", json, bad[i], &r);
-			expect(&r, 400, "{\"status_code\":400,\"detail\":\"Malformed request body\"}");
+			expect(&r, 400,
+			    "{\"status_code\":400,\"detail\":\"Malformed request body\"}");
 			reply_free(&r);
 		}
 	}
 	{
-		static const char *const missing[] = { "{}", "{\"username\":\"alice\"}",
-			"{\"password\":\"x\"}", "{\"username\":1,\"password\":\"x\"}",
-			"{\"username\":\"\",\"password\":\"x\"}" };
+		static const char *const missing[] = {"{}",
+		    "{\"username\":\"alice\"}", "{\"password\":\"x\"}",
+		    "{\"username\":1,\"password\":\"x\"}",
+		    "{\"username\":\"\",\"password\":\"x\"}"};
 
 		for (i = 0; i < sizeof missing / sizeof missing[0]; i++) {
 			req("POST", "/login", json, missing[i], &r);
-			expect(&r, 400, "{\"status_code\":400,\"detail\":\"username and password are required strings\"}");
+			expect(&r, 400,
+			    "{\"status_code\":400,\"detail\":\"username and password are required strings\"}");
 			reply_free(&r);
 		}
 	}
 	req("POST", "/login", form, "username=alice&password=%zz", &r);
-	expect(&r, 400, "{\"status_code\":400,\"detail\":\"Malformed request body\"}");
+	expect(&r, 400,
+	    "{\"status_code\":400,\"detail\":\"Malformed request body\"}");
 	reply_free(&r);
 	req("POST", "/login", form, "username=alice&password=a%00b", &r);
-	expect(&r, 400, "{\"status_code\":400,\"detail\":\"Malformed request body\"}");
+	expect(&r, 400,
+	    "{\"status_code\":400,\"detail\":\"Malformed request body\"}");
 	reply_free(&r);
 	req("GET", "/login", NULL, NULL, &r);
 	expect(&r, 405, NULL);
@@ -468,7 +502,8 @@ START_TEST(test_login_failures)
 		free(big);
 	}
 	/* Form bodies with '+' and escapes log in. */
-	req("POST", "/login", form, "username=carol&password=carol%2Dpassword", &r);
+	req("POST", "/login", form, "username=carol&password=carol%2Dpassword",
+	    &r);
 	expect(&r, 201, "null");
 	reply_free(&r);
 }
@@ -476,8 +511,10 @@ END_TEST
 
 START_TEST(test_login_response_bodies)
 {
-	static const char *const json[] = { "Content-Type: application/json", NULL };
-	static const char *const creds = "{\"username\":\"alice\",\"password\":\"alice-password\"}";
+	static const char *const json[] = {"Content-Type: application/json",
+	    NULL};
+	static const char *const creds =
+	    "{\"username\":\"alice\",\"password\":\"alice-password\"}";
 	struct reply r;
 	json_t      *j;
 
@@ -494,7 +531,8 @@ START_TEST(test_login_response_bodies)
 
 	start(BASE "[login]\nresponse_body = user\n");
 	req("POST", "/login", json, creds, &r);
-	expect(&r, 201, "{\"sub\":\"alice\",\"name\":\"Alice Liddell\",\"email\":\"alice@example.com\",\"roles\":[\"admin\",\"dev\"]}");
+	expect(&r, 201,
+	    "{\"sub\":\"alice\",\"name\":\"Alice Liddell\",\"email\":\"alice@example.com\",\"roles\":[\"admin\",\"dev\"]}");
 	reply_free(&r);
 	stop();
 
@@ -502,17 +540,22 @@ START_TEST(test_login_response_bodies)
 	req("POST", "/login", json, creds, &r);
 	expect(&r, 201, NULL);
 	j = json_loads(r.body, 0, NULL);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "token_type")), "bearer");
-	ck_assert_int_eq(json_integer_value(json_object_get(j, "expires_in")), 86400);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read write");
-	ck_assert_ptr_nonnull(json_string_value(json_object_get(j, "refresh_token")));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "token_type")),
+	    "bearer");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "expires_in")),
+	    86400);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")),
+	    "read write");
+	ck_assert_ptr_nonnull(
+	    json_string_value(json_object_get(j, "refresh_token")));
 	ck_assert_str_eq(json_string_value(json_object_get(j, "access_token")),
 	    reply_header(&r, "Authorization") + 7);
 	json_decref(j);
 	reply_free(&r);
 	stop();
 
-	start(BASE "[login]\nresponse_body = null\n[auth]\nbackend = oauth2_password_bearer\n"
+	start(BASE
+	    "[login]\nresponse_body = null\n[auth]\nbackend = oauth2_password_bearer\n"
 	    "[cookie]\nsecure = false\n");
 	req("POST", "/login", json, creds, &r);
 	expect(&r, 201, "null");
@@ -522,25 +565,32 @@ END_TEST
 
 START_TEST(test_login_ban)
 {
-	static const char *const json[] = { "Content-Type: application/json", NULL };
-	struct reply r;
-	int          i;
+	static const char *const json[] = {"Content-Type: application/json",
+	    NULL};
+	struct reply             r;
+	int                      i;
 
 	start(BASE "[login]\nmax_retries = 3\nban_time = 1m\n");
 	for (i = 0; i < 3; i++) {
-		req("POST", "/login", json, "{\"username\":\"alice\",\"password\":\"nope\"}", &r);
+		req("POST", "/login", json,
+		    "{\"username\":\"alice\",\"password\":\"nope\"}", &r);
 		expect(&r, 401, NULL);
 		reply_free(&r);
 	}
 	/* Banned: even the right password gets 429 with Retry-After. */
-	req("POST", "/login", json, "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
-	expect(&r, 429, "{\"status_code\":429,\"detail\":\"Too Many Requests\"}");
+	req("POST", "/login", json,
+	    "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
+	expect(&r, 429,
+	    "{\"status_code\":429,\"detail\":\"Too Many Requests\"}");
 	ck_assert_ptr_nonnull(reply_header(&r, "Retry-After"));
 	ck_assert_int_gt(atoi(reply_header(&r, "Retry-After")), 0);
 	ck_assert_int_le(atoi(reply_header(&r, "Retry-After")), 60);
 	reply_free(&r);
 	/* Failed password grants on /token count too (the address is banned). */
-	req("POST", "/token", (const char *const[]){ "Content-Type: application/x-www-form-urlencoded", NULL },
+	req("POST", "/token",
+	    (const char
+	            *const[]){"Content-Type: application/x-www-form-urlencoded",
+	        NULL},
 	    "grant_type=password&username=carol&password=carol-password", &r);
 	expect(&r, 429, NULL);
 	reply_free(&r);
@@ -549,21 +599,24 @@ END_TEST
 
 START_TEST(test_spoofed_forwarded_for_ignored)
 {
-	static const char *const h[] = { "Content-Type: application/json",
-		"X-Forwarded-For: 203.0.113.9", NULL };
-	static const char *const h2[] = { "Content-Type: application/json",
-		"X-Forwarded-For: 203.0.113.10", NULL };
-	struct reply r;
-	int          i;
+	static const char *const h[] = {"Content-Type: application/json",
+	    "X-Forwarded-For: 203.0.113.9", NULL};
+	static const char *const h2[] = {"Content-Type: application/json",
+	    "X-Forwarded-For: 203.0.113.10", NULL};
+	struct reply             r;
+	int                      i;
 
 	/* 127.0.0.1 is not trusted here: X-Forwarded-For is ignored, so every
 	 * attempt counts against the real address whatever the header says. */
-	start(BASE "[server]\n" "trusted_proxies = 10.9.9.9\n[login]\nmax_retries = 2\n");
+	start(BASE "[server]\n"
+	           "trusted_proxies = 10.9.9.9\n[login]\nmax_retries = 2\n");
 	for (i = 0; i < 2; i++) {
-		req("POST", "/login", i ? h : h2, "{\"username\":\"x\",\"password\":\"y\"}", &r);
+		req("POST", "/login", i ? h : h2,
+		    "{\"username\":\"x\",\"password\":\"y\"}", &r);
 		reply_free(&r);
 	}
-	req("POST", "/login", h, "{\"username\":\"carol\",\"password\":\"carol-password\"}", &r);
+	req("POST", "/login", h,
+	    "{\"username\":\"carol\",\"password\":\"carol-password\"}", &r);
 	expect(&r, 429, NULL);
 	reply_free(&r);
 }
@@ -574,12 +627,14 @@ END_TEST
 static json_t *
 token_call(const char *body, long want_status)
 {
-	static const char *const form[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
+	static const char *const form[] =
+	    {"Content-Type: application/x-www-form-urlencoded", NULL};
 	struct reply r;
 	json_t      *j;
 
 	req("POST", "/token", form, body, &r);
-	ck_assert_msg(r.status == want_status, "%s: %ld %s", body, r.status, r.body);
+	ck_assert_msg(r.status == want_status, "%s: %ld %s", body, r.status,
+	    r.body);
 	ck_assert_str_eq(reply_header(&r, "Cache-Control"), "no-store");
 	ck_assert_str_eq(reply_header(&r, "Pragma"), "no-cache");
 	j = json_loads(r.body, 0, NULL);
@@ -594,7 +649,8 @@ token_error(const char *body, const char *error)
 	json_t *j = token_call(body, 400);
 
 	ck_assert_str_eq(json_string_value(json_object_get(j, "error")), error);
-	ck_assert_ptr_nonnull(json_string_value(json_object_get(j, "error_description")));
+	ck_assert_ptr_nonnull(
+	    json_string_value(json_object_get(j, "error_description")));
 	json_decref(j);
 }
 
@@ -605,30 +661,41 @@ START_TEST(test_token_errors)
 	start(BASE);
 	token_error("", "invalid_request");
 	token_error("username=alice", "invalid_request");
-	token_error("grant_type=password&grant_type=password&username=alice&password=alice-password",
+	token_error(
+	    "grant_type=password&grant_type=password&username=alice&password=alice-password",
 	    "invalid_request");
 	token_error("grant_type=client_credentials", "unsupported_grant_type");
-	token_error("grant_type=authorization_code&code=x", "unsupported_grant_type");
+	token_error("grant_type=authorization_code&code=x",
+	    "unsupported_grant_type");
 	token_error("grant_type=password&username=alice", "invalid_request");
 	token_error("grant_type=password&password=x", "invalid_request");
-	token_error("grant_type=password&username=alice&password=wrong", "invalid_grant");
-	token_error("grant_type=password&username=nobody&password=wrong", "invalid_grant");
-	token_error("grant_type=password&username=bob&password=bob-password", "invalid_grant");
-	token_error("grant_type=password&username=carol&password=carol-password&scope=write",
+	token_error("grant_type=password&username=alice&password=wrong",
+	    "invalid_grant");
+	token_error("grant_type=password&username=nobody&password=wrong",
+	    "invalid_grant");
+	token_error("grant_type=password&username=bob&password=bob-password",
+	    "invalid_grant");
+	token_error(
+	    "grant_type=password&username=carol&password=carol-password&scope=write",
 	    "invalid_scope");
 	token_error("grant_type=refresh_token", "invalid_request");
-	token_error("grant_type=refresh_token&refresh_token=bogus", "invalid_grant");
-	token_error("grant_type=password&username=alice&password=%zz", "invalid_request");
+	token_error("grant_type=refresh_token&refresh_token=bogus",
+	    "invalid_grant");
+	token_error("grant_type=password&username=alice&password=%zz",
+	    "invalid_request");
 	/* JSON is not a token request. */
-	req("POST", "/token", (const char *const[]){ "Content-Type: application/json", NULL },
+	req("POST", "/token",
+	    (const char *const[]){"Content-Type: application/json", NULL},
 	    "{\"grant_type\":\"password\"}", &r);
 	expect(&r, 400, NULL);
 	ck_assert_ptr_nonnull(strstr(r.body, "\"error\":\"invalid_request\""));
 	reply_free(&r);
 	/* Same answer for unknown user and wrong password. */
 	{
-		json_t *a = token_call("grant_type=password&username=alice&password=wrong", 400);
-		json_t *b = token_call("grant_type=password&username=nobody&password=wrong", 400);
+		json_t *a = token_call(
+		    "grant_type=password&username=alice&password=wrong", 400);
+		json_t *b = token_call(
+		    "grant_type=password&username=nobody&password=wrong", 400);
 
 		ck_assert(json_equal(a, b));
 		json_decref(a);
@@ -639,17 +706,22 @@ END_TEST
 
 START_TEST(test_token_password_and_refresh)
 {
-	json_t     *j, *k;
-	char        body[512], *rt1, *rt2;
-	const char *h[2] = { NULL, NULL };
+	json_t      *j, *k;
+	char         body[512], *rt1, *rt2;
+	const char  *h[2] = {NULL, NULL};
 	struct reply r;
 
 	start(BASE);
-	j = token_call("grant_type=password&username=alice&password=alice-password", 200);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "token_type")), "bearer");
-	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read write");
-	ck_assert_int_eq(json_integer_value(json_object_get(j, "expires_in")), 86400);
-	h[0] = hdr("Authorization", bearer(json_string_value(json_object_get(j, "access_token"))));
+	j = token_call(
+	    "grant_type=password&username=alice&password=alice-password", 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "token_type")),
+	    "bearer");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")),
+	    "read write");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "expires_in")),
+	    86400);
+	h[0] = hdr("Authorization",
+	    bearer(json_string_value(json_object_get(j, "access_token"))));
 	req("GET", "/me", h, NULL, &r);
 	expect(&r, 200, NULL);
 	reply_free(&r);
@@ -657,32 +729,42 @@ START_TEST(test_token_password_and_refresh)
 	json_decref(j);
 
 	/* Narrowing on a password grant. */
-	j = token_call("grant_type=password&username=alice&password=alice-password&scope=read", 200);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read");
+	j = token_call(
+	    "grant_type=password&username=alice&password=alice-password&scope=read",
+	    200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")),
+	    "read");
 	json_decref(j);
 
 	/* Rotation: the refresh gives a new refresh token, narrowing allowed. */
-	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s&scope=read", rt1);
+	snprintf(body, sizeof body,
+	    "grant_type=refresh_token&refresh_token=%s&scope=read", rt1);
 	j = token_call(body, 200);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")),
+	    "read");
 	rt2 = strdup(json_string_value(json_object_get(j, "refresh_token")));
 	ck_assert_str_ne(rt1, rt2);
 	json_decref(j);
 	/* Widening beyond the original grant is refused. */
-	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s&scope=admin", rt2);
+	snprintf(body, sizeof body,
+	    "grant_type=refresh_token&refresh_token=%s&scope=admin", rt2);
 	token_error(body, "invalid_scope");
 
 	/* Reuse of the old token kills the family: rt2 is dead too. */
-	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s", rt1);
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s",
+	    rt1);
 	token_error(body, "invalid_grant");
-	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s", rt2);
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s",
+	    rt2);
 	token_error(body, "invalid_grant");
 	free(rt1);
 	free(rt2);
 
 	/* A fresh family still works. */
-	j = token_call("grant_type=password&username=carol&password=carol-password", 200);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read");
+	j = token_call(
+	    "grant_type=password&username=carol&password=carol-password", 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")),
+	    "read");
 	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s",
 	    json_string_value(json_object_get(j, "refresh_token")));
 	json_decref(j);
@@ -693,23 +775,27 @@ END_TEST
 
 START_TEST(test_token_grants_disabled)
 {
-	start("[server]\nthreads = 2\n[token]\nsecret_file = secret.key\n[store]\ndriver = memory\n"
+	start(
+	    "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\n[store]\ndriver = memory\n"
 	    "[oauth2]\npassword_grant = false\nrefresh_tokens = false\nscopes = read, write\n");
-	token_error("grant_type=password&username=alice&password=alice-password",
+	token_error(
+	    "grant_type=password&username=alice&password=alice-password",
 	    "unsupported_grant_type");
-	token_error("grant_type=refresh_token&refresh_token=x", "unsupported_grant_type");
+	token_error("grant_type=refresh_token&refresh_token=x",
+	    "unsupported_grant_type");
 }
 END_TEST
 
 START_TEST(test_logout_revokes_refresh_family)
 {
-	json_t     *j;
-	char        body[512], *rt, *at;
-	const char *h[3] = { NULL, NULL, NULL };
+	json_t      *j;
+	char         body[512], *rt, *at;
+	const char  *h[3] = {NULL, NULL, NULL};
 	struct reply r;
 
 	start(BASE);
-	j = token_call("grant_type=password&username=alice&password=alice-password", 200);
+	j = token_call(
+	    "grant_type=password&username=alice&password=alice-password", 200);
 	rt = strdup(json_string_value(json_object_get(j, "refresh_token")));
 	at = strdup(json_string_value(json_object_get(j, "access_token")));
 	json_decref(j);
@@ -719,7 +805,8 @@ START_TEST(test_logout_revokes_refresh_family)
 	req("POST", "/logout", h, body, &r);
 	expect(&r, 200, "{\"detail\":\"Logged out\"}");
 	reply_free(&r);
-	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s", rt);
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s",
+	    rt);
 	token_error(body, "invalid_grant");
 	free(rt);
 	free(at);
@@ -732,17 +819,22 @@ START_TEST(test_refresh_scope_refusal_keeps_token)
 	char    body[512], *rt;
 
 	start(BASE);
-	j = token_call("grant_type=password&username=carol&password=carol-password", 200);
+	j = token_call(
+	    "grant_type=password&username=carol&password=carol-password", 200);
 	rt = strdup(json_string_value(json_object_get(j, "refresh_token")));
 	json_decref(j);
 	/* A refused scope does not use the token up. */
-	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s&scope=write", rt);
+	snprintf(body, sizeof body,
+	    "grant_type=refresh_token&refresh_token=%s&scope=write", rt);
 	token_error(body, "invalid_scope");
-	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s&scope=nosuch", rt);
+	snprintf(body, sizeof body,
+	    "grant_type=refresh_token&refresh_token=%s&scope=nosuch", rt);
 	token_error(body, "invalid_scope");
-	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s", rt);
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s",
+	    rt);
 	j = token_call(body, 200);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")),
+	    "read");
 	json_decref(j);
 	free(rt);
 }
@@ -756,22 +848,30 @@ START_TEST(test_refresh_drops_lost_scopes)
 	int     i;
 
 	start(BASE);
-	j = token_call("grant_type=password&username=alice&password=alice-password", 200);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read write");
+	j = token_call(
+	    "grant_type=password&username=alice&password=alice-password", 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")),
+	    "read write");
 	rt = strdup(json_string_value(json_object_get(j, "refresh_token")));
 	json_decref(j);
 	/* alice loses "write": a refresh no longer grants it. */
 	snprintf(path, sizeof path, "%s/users.ini", jg.dir);
 	fp = fopen(path, "w");
-	fputs("[alice]\npassword = $6$q6BIxIkrpORsz66B$VJnrdsa4QsmCS5dcfAGYRxmQ6zf7tRsp6MZi9Wrt1ShRg1aYxa.ldeSnHON0ZoWcWS0pdUhiwP4ljtNYeS0i7/\n"
-	    "scopes = read\n", fp);
+	fputs(
+	    "[alice]\npassword = $6$q6BIxIkrpORsz66B$VJnrdsa4QsmCS5dcfAGYRxmQ6zf7tRsp6MZi9Wrt1ShRg1aYxa.ldeSnHON0ZoWcWS0pdUhiwP4ljtNYeS0i7/\n"
+	    "scopes = read\n",
+	    fp);
 	fclose(fp);
 	kill(jg.pid, SIGHUP);
-	for (i = 0; i < 200 && !jg_file_contains(jg.log, "configuration reloaded"); i++)
+	for (i = 0;
+	     i < 200 && !jg_file_contains(jg.log, "configuration reloaded");
+	     i++)
 		usleep(10000);
-	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s", rt);
+	snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s",
+	    rt);
 	j = token_call(body, 200);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "scope")),
+	    "read");
 	json_decref(j);
 	free(rt);
 }
@@ -781,13 +881,16 @@ START_TEST(test_logout_bodies)
 {
 	json_t      *a, *c;
 	char         body[512];
-	const char  *h[3] = { NULL, "Content-Type: application/json", NULL };
+	const char  *h[3] = {NULL, "Content-Type: application/json", NULL};
 	struct reply r;
 
 	start(BASE);
-	a = token_call("grant_type=password&username=alice&password=alice-password", 200);
-	c = token_call("grant_type=password&username=carol&password=carol-password", 200);
-	h[0] = hdr("Authorization", bearer(json_string_value(json_object_get(a, "access_token"))));
+	a = token_call(
+	    "grant_type=password&username=alice&password=alice-password", 200);
+	c = token_call(
+	    "grant_type=password&username=carol&password=carol-password", 200);
+	h[0] = hdr("Authorization",
+	    bearer(json_string_value(json_object_get(a, "access_token"))));
 	/* Another user's refresh token is not alice's to revoke. */
 	snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}",
 	    json_string_value(json_object_get(c, "refresh_token")));
@@ -798,10 +901,12 @@ START_TEST(test_logout_bodies)
 	    json_string_value(json_object_get(c, "refresh_token")));
 	json_decref(token_call(body, 200));
 	req("POST", "/logout", h, "{\"refresh_token\":5}", &r);
-	expect(&r, 400, "{\"status_code\":400,\"detail\":\"refresh_token must be a non-empty string\"}");
+	expect(&r, 400,
+	    "{\"status_code\":400,\"detail\":\"refresh_token must be a non-empty string\"}");
 	reply_free(&r);
 	req("POST", "/logout", h, "{\"refresh_token\":", &r);
-	expect(&r, 400, "{\"status_code\":400,\"detail\":\"Malformed request body\"}");
+	expect(&r, 400,
+	    "{\"status_code\":400,\"detail\":\"Malformed request body\"}");
 	reply_free(&r);
 	/* Still logged in after refused logouts; then out. */
 	req("POST", "/logout", h, NULL, &r);
@@ -818,7 +923,8 @@ START_TEST(test_verify_rules)
 {
 	char *alice, *carol;
 
-	start(BASE "[auth]\nexclude = ^/static/\nexclude = \\.css$\nexclude_methods = OPTIONS, HEAD\n"
+	start(BASE
+	    "[auth]\nexclude = ^/static/\nexclude = \\.css$\nexclude_methods = OPTIONS, HEAD\n"
 	    "[route /public]\npublic = true\n"
 	    "[route /public/private]\npublic = false\n"
 	    "[route /admin]\nrequire_roles = admin\n"
@@ -841,7 +947,8 @@ START_TEST(test_verify_rules)
 	ck_assert_int_eq(verify_status(NULL, "/public/a/b"), 200);
 	ck_assert_int_eq(verify_status(NULL, "/publicity"), 401);
 	ck_assert_int_eq(verify_status(NULL, "/public/private/x"), 401);
-	ck_assert_int_eq(verify_status(NULL, "/app/static/x"), 401); /* ^ anchors */
+	ck_assert_int_eq(verify_status(NULL, "/app/static/x"),
+	    401); /* ^ anchors */
 	ck_assert_int_eq(verify_status(NULL, "/"), 401);
 	/* Roles and scopes. */
 	ck_assert_int_eq(verify_status(alice, "/admin/x"), 200);
@@ -854,9 +961,12 @@ START_TEST(test_verify_rules)
 	/* Method-limited rules apply only to their methods. */
 	ck_assert_int_eq(verify_status(NULL, "/ro/x"), 200);
 	{
-		const char *h[] = { "X-Forwarded-Uri: /ro/x", "X-Forwarded-Method: POST", NULL };
-		const char *o[] = { "X-Forwarded-Uri: /admin", "X-Forwarded-Method: OPTIONS", NULL };
-		const char *hd[] = { "X-Original-URI: /admin", "X-Original-Method: HEAD", NULL };
+		const char  *h[] = {"X-Forwarded-Uri: /ro/x",
+		     "X-Forwarded-Method: POST", NULL};
+		const char  *o[] = {"X-Forwarded-Uri: /admin",
+		     "X-Forwarded-Method: OPTIONS", NULL};
+		const char  *hd[] = {"X-Original-URI: /admin",
+		     "X-Original-Method: HEAD", NULL};
 		struct reply r;
 
 		req("GET", "/verify", h, NULL, &r);
@@ -871,11 +981,13 @@ START_TEST(test_verify_rules)
 	}
 	/* 403 body. */
 	{
-		const char *h[] = { hdr("Authorization", carol), "X-Forwarded-Uri: /admin", NULL };
+		const char  *h[] = {hdr("Authorization", carol),
+		     "X-Forwarded-Uri: /admin", NULL};
 		struct reply r;
 
 		req("POST", "/verify", h, NULL, &r);
-		expect(&r, 403, "{\"status_code\":403,\"detail\":\"Forbidden\"}");
+		expect(&r, 403,
+		    "{\"status_code\":403,\"detail\":\"Forbidden\"}");
 		reply_free(&r);
 	}
 	free(alice);
@@ -887,8 +999,8 @@ START_TEST(test_verify_identity_headers)
 {
 	struct reply r;
 	char        *tok, *alice;
-	const char  *h[3] = { NULL, "X-Forwarded-Uri: /app", NULL };
-	const char  *p[] = { "X-Forwarded-Uri: /static/x", NULL };
+	const char  *h[3] = {NULL, "X-Forwarded-Uri: /app", NULL};
+	const char  *p[] = {"X-Forwarded-Uri: /static/x", NULL};
 
 	start(BASE);
 	tok = login("alice", "alice-password");
@@ -915,26 +1027,42 @@ END_TEST
 START_TEST(test_verify_path_tricks)
 {
 	static const char *const closed[] = {
-		"/public/../admin", "/public/%2e%2e/admin", "/public/%2E%2E/admin",
-		"/public%2F..%2Fadmin", "//admin", "/./admin", "/admin?/public/x",
-		"/admin#/public", "/admin/?x=/public", "/public/./../admin/",
-		"/static/../../admin", "/public/..;/admin", "/public/%2e%2e;/admin",
-		"/public/..%3b/admin", "/public/..%5cadmin", "/public\\..\\admin",
-		"/public/;x/../../admin",
+	    "/public/../admin",
+	    "/public/%2e%2e/admin",
+	    "/public/%2E%2E/admin",
+	    "/public%2F..%2Fadmin",
+	    "//admin",
+	    "/./admin",
+	    "/admin?/public/x",
+	    "/admin#/public",
+	    "/admin/?x=/public",
+	    "/public/./../admin/",
+	    "/static/../../admin",
+	    "/public/..;/admin",
+	    "/public/%2e%2e;/admin",
+	    "/public/..%3b/admin",
+	    "/public/..%5cadmin",
+	    "/public\\..\\admin",
+	    "/public/;x/../../admin",
 	};
-	static const char *const bad[] = { "/a%zz", "/a%0", "/a%00b", "admin",
-		"*", "/a\x01" "b", "http://host", "https://h?x",
-		"/public/%c0%ae%c0%ae/admin", "/a%ff", "/a%ed%a0%80" };
-	const char *h[2] = { NULL, NULL };
-	struct reply r;
-	size_t       i;
+	static const char *const bad[] = {"/a%zz", "/a%0", "/a%00b", "admin",
+	    "*",
+	    "/a\x01"
+	    "b",
+	    "http://host", "https://h?x", "/public/%c0%ae%c0%ae/admin", "/a%ff",
+	    "/a%ed%a0%80"};
+	const char              *h[2] = {NULL, NULL};
+	struct reply             r;
+	size_t                   i;
 
-	start(BASE "[auth]\nexclude = ^/static/\n[route /public]\npublic = true\n");
+	start(BASE
+	    "[auth]\nexclude = ^/static/\n[route /public]\npublic = true\n");
 	for (i = 0; i < sizeof closed / sizeof closed[0]; i++)
-		ck_assert_msg(verify_status(NULL, closed[i]) == 401, "%s was let through",
-		    closed[i]);
+		ck_assert_msg(verify_status(NULL, closed[i]) == 401,
+		    "%s was let through", closed[i]);
 	ck_assert_int_eq(verify_status(NULL, "/public/x/../y"), 200);
-	ck_assert_int_eq(verify_status(NULL, "http://example.com/public/x?q=1"), 200);
+	ck_assert_int_eq(verify_status(NULL, "http://example.com/public/x?q=1"),
+	    200);
 	ck_assert_int_eq(verify_status(NULL, "/%70ublic/x"), 200);
 	ck_assert_int_eq(verify_status(NULL, "/public;jsessionid=1/x"), 200);
 	ck_assert_int_eq(verify_status(NULL, "/caf%c3%a9/../public/x"), 200);
@@ -942,7 +1070,8 @@ START_TEST(test_verify_path_tricks)
 		h[0] = hdr("X-Forwarded-Uri", bad[i]);
 		req("GET", "/verify", h, NULL, &r);
 		ck_assert_msg(r.status == 400, "'%s': %ld", bad[i], r.status);
-		ck_assert_str_eq(r.body, "{\"status_code\":400,\"detail\":\"Invalid forwarded URI\"}");
+		ck_assert_str_eq(r.body,
+		    "{\"status_code\":400,\"detail\":\"Invalid forwarded URI\"}");
 		reply_free(&r);
 	}
 }
@@ -952,11 +1081,16 @@ END_TEST
 START_TEST(test_verify_ambiguous_forwarding)
 {
 	static const char *const cases[][4] = {
-		{ "X-Original-URI: /admin", "X-Forwarded-Uri: /public/x", NULL, NULL },
-		{ "X-Original-URI: /admin", "X-Forwarded-Method: OPTIONS", NULL, NULL },
-		{ "X-Original-URI: /admin", "X-Original-URL: http://x/public/x", NULL, NULL },
-		{ "X-Forwarded-Uri: /admin", "X-Forwarded-Uri: /public/x", NULL, NULL },
-		{ "X-Original-Method: GET", "X-Original-Method: OPTIONS", NULL, NULL },
+	    {"X-Original-URI: /admin", "X-Forwarded-Uri: /public/x", NULL,
+	        NULL},
+	    {"X-Original-URI: /admin", "X-Forwarded-Method: OPTIONS", NULL,
+	        NULL},
+	    {"X-Original-URI: /admin", "X-Original-URL: http://x/public/x",
+	        NULL, NULL},
+	    {"X-Forwarded-Uri: /admin", "X-Forwarded-Uri: /public/x", NULL,
+	        NULL},
+	    {"X-Original-Method: GET", "X-Original-Method: OPTIONS", NULL,
+	        NULL},
 	};
 	struct reply r;
 	size_t       i;
@@ -965,13 +1099,14 @@ START_TEST(test_verify_ambiguous_forwarding)
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		req("GET", "/verify", cases[i], NULL, &r);
 		ck_assert_msg(r.status == 400, "case %zu: %ld", i, r.status);
-		ck_assert_str_eq(r.body, "{\"status_code\":400,\"detail\":\"Ambiguous forwarded request\"}");
+		ck_assert_str_eq(r.body,
+		    "{\"status_code\":400,\"detail\":\"Ambiguous forwarded request\"}");
 		reply_free(&r);
 	}
 	/* One family alone is fine. */
 	{
-		const char *ok[] = { "X-Original-URL: http://x/public/y",
-			"X-Original-Method: GET", NULL };
+		const char *ok[] = {"X-Original-URL: http://x/public/y",
+		    "X-Original-Method: GET", NULL};
 
 		req("GET", "/verify", ok, NULL, &r);
 		expect(&r, 200, NULL);
@@ -982,16 +1117,19 @@ END_TEST
 
 START_TEST(test_verify_untrusted_peer)
 {
-	const char *h[] = { "X-Forwarded-Uri: /public/x", "X-Original-URL: /public/x", NULL };
+	const char  *h[] = {"X-Forwarded-Uri: /public/x",
+	     "X-Original-URL: /public/x", NULL};
 	struct reply r;
 
 	/* From an untrusted peer the headers are ignored: /verify is judged. */
-	start(BASE "[server]\ntrusted_proxies = 10.0.0.1\n[route /public]\npublic = true\n");
+	start(BASE
+	    "[server]\ntrusted_proxies = 10.0.0.1\n[route /public]\npublic = true\n");
 	req("GET", "/verify", h, NULL, &r);
 	expect(&r, 401, NULL);
 	reply_free(&r);
 	stop();
-	start(BASE "[server]\ntrusted_proxies = 10.0.0.1\n[route /verify]\npublic = true\n");
+	start(BASE
+	    "[server]\ntrusted_proxies = 10.0.0.1\n[route /verify]\npublic = true\n");
 	req("GET", "/verify", h, NULL, &r);
 	expect(&r, 200, NULL);
 	reply_free(&r);
@@ -1016,28 +1154,37 @@ START_TEST(test_claims_boundaries)
 	long t = now();
 
 	start(BASE "[auth]\nrequire_known_user = false\n");
-	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld}", t, t + 60);
+	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld}", t,
+	    t + 60);
 	ck_assert_int_eq(py_verify(p), 200);
-	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld}", t - 100, t - 1);
+	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld}",
+	    t - 100, t - 1);
 	ck_assert_int_eq(py_verify(p), 401);
-	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld,\"nbf\":%ld}", t, t + 60, t + 30);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld,\"nbf\":%ld}", t, t + 60,
+	    t + 30);
 	ck_assert_int_eq(py_verify(p), 401);
-	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld}", t + 30, t + 60);
+	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld}",
+	    t + 30, t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
 	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"exp\":%ld}", t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
 	snprintf(p, sizeof p, "{\"iat\":%ld,\"exp\":%ld}", t, t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
-	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":\"%ld\"}", t, t + 60);
+	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":\"%ld\"}",
+	    t, t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
 	/* A known user may pass; an unknown one needs require_known_user off. */
 	stop();
 	start(BASE);
-	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld}", t, t + 60);
+	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld}", t,
+	    t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
-	snprintf(p, sizeof p, "{\"sub\":\"alice\",\"iat\":%ld,\"exp\":%ld}", t, t + 60);
+	snprintf(p, sizeof p, "{\"sub\":\"alice\",\"iat\":%ld,\"exp\":%ld}", t,
+	    t + 60);
 	ck_assert_int_eq(py_verify(p), 200);
-	snprintf(p, sizeof p, "{\"sub\":\"bob\",\"iat\":%ld,\"exp\":%ld}", t, t + 60);
+	snprintf(p, sizeof p, "{\"sub\":\"bob\",\"iat\":%ld,\"exp\":%ld}", t,
+	    t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
 }
 END_TEST
@@ -1047,18 +1194,26 @@ START_TEST(test_claims_leeway_and_switches)
 	char p[512];
 	long t = now();
 
-	start("[server]\nthreads = 2\n[token]\nsecret_file = secret.key\nleeway = 2m\n"
+	start(
+	    "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\nleeway = 2m\n"
 	    "[store]\ndriver = memory\n[auth]\nrequire_known_user = false\n" SCOPES);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld}", t - 200, t - 60);
+	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld}",
+	    t - 200, t - 60);
 	ck_assert_int_eq(py_verify(p), 200);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld}", t - 300, t - 180);
+	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld}",
+	    t - 300, t - 180);
 	ck_assert_int_eq(py_verify(p), 401);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"nbf\":%ld}", t, t + 600, t + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"nbf\":%ld}", t, t + 600,
+	    t + 60);
 	ck_assert_int_eq(py_verify(p), 200);
 	stop();
-	start("[server]\nthreads = 2\n[token]\nsecret_file = secret.key\nverify_expiry = false\n"
+	start(
+	    "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\nverify_expiry = false\n"
 	    "verify_not_before = false\n[store]\ndriver = memory\n[auth]\nrequire_known_user = false\n" SCOPES);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"nbf\":%ld}", t - 900, t - 600, t + 600);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"nbf\":%ld}", t - 900,
+	    t - 600, t + 600);
 	ck_assert_int_eq(py_verify(p), 200);
 	/* exp is still required. */
 	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld}", t);
@@ -1071,27 +1226,45 @@ START_TEST(test_claims_issuer_audience)
 	char p[512];
 	long t = now();
 
-	start("[server]\nthreads = 2\n[token]\nsecret_file = secret.key\nissuer = https://iss\n"
+	start(
+	    "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\nissuer = https://iss\n"
 	    "audience = api, web\nrequire_claims = jti\n[store]\ndriver = memory\n"
 	    "[auth]\nrequire_known_user = false\n" SCOPES);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://iss\",\"aud\":\"web\",\"jti\":\"j1\"}", t, t + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://iss\",\"aud\":\"web\",\"jti\":\"j1\"}",
+	    t, t + 60);
 	ck_assert_int_eq(py_verify(p), 200);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://iss\",\"aud\":[\"x\",\"api\"],\"jti\":\"j2\"}", t, t + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://iss\",\"aud\":[\"x\",\"api\"],\"jti\":\"j2\"}",
+	    t, t + 60);
 	ck_assert_int_eq(py_verify(p), 200);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://other\",\"aud\":\"web\",\"jti\":\"j3\"}", t, t + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://other\",\"aud\":\"web\",\"jti\":\"j3\"}",
+	    t, t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"aud\":\"web\",\"jti\":\"j4\"}", t, t + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"aud\":\"web\",\"jti\":\"j4\"}",
+	    t, t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://iss\",\"aud\":\"mobile\",\"jti\":\"j5\"}", t, t + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://iss\",\"aud\":\"mobile\",\"jti\":\"j5\"}",
+	    t, t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://iss\",\"aud\":\"web\"}", t, t + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"iss\":\"https://iss\",\"aud\":\"web\"}",
+	    t, t + 60);
 	ck_assert_int_eq(py_verify(p), 401); /* require_claims = jti */
 	stop();
-	start("[server]\nthreads = 2\n[token]\nsecret_file = secret.key\naudience = api\n"
+	start(
+	    "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\naudience = api\n"
 	    "strict_audience = true\n[store]\ndriver = memory\n[auth]\nrequire_known_user = false\n" SCOPES);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"aud\":\"api\"}", t, t + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"aud\":\"api\"}", t,
+	    t + 60);
 	ck_assert_int_eq(py_verify(p), 200);
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"aud\":[\"api\"]}", t, t + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"aud\":[\"api\"]}", t,
+	    t + 60);
 	ck_assert_int_eq(py_verify(p), 401);
 }
 END_TEST
@@ -1101,11 +1274,13 @@ START_TEST(test_identity_from_extras)
 	char         p[512], *t;
 	struct reply r;
 	long         n = now();
-	const char  *h[3] = { NULL, "X-Forwarded-Uri: /x", NULL };
+	const char  *h[3] = {NULL, "X-Forwarded-Uri: /x", NULL};
 
 	start(BASE "[auth]\nrequire_known_user = false\n");
-	snprintf(p, sizeof p, "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld,\"extras\":"
-	    "{\"roles\":[\"a\",\"b\"],\"name\":\"Zed\",\"email\":\"z@x\\ny\"}}", n, n + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"zed\",\"iat\":%ld,\"exp\":%ld,\"extras\":"
+	    "{\"roles\":[\"a\",\"b\"],\"name\":\"Zed\",\"email\":\"z@x\\ny\"}}",
+	    n, n + 60);
 	t = pyjwt("HS256", p, NULL);
 	h[0] = hdr("Authorization", bearer(t));
 	req("GET", "/verify", h, NULL, &r);
@@ -1124,18 +1299,22 @@ START_TEST(test_odd_jti_and_exp)
 {
 	char         p[1024], jti[300], *t;
 	struct reply r;
-	const char  *h[2] = { NULL, NULL };
+	const char  *h[2] = {NULL, NULL};
 	long         n = now();
 
 	start(BASE "[auth]\nrequire_known_user = false\n");
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"\"}", n, n + 60);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"\"}", n, n + 60);
 	ck_assert_int_eq(py_verify(p), 401);
 	memset(jti, 'j', 257);
 	jti[257] = '\0';
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\"}", n, n + 60, jti);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\"}", n, n + 60,
+	    jti);
 	ck_assert_int_eq(py_verify(p), 401);
 	/* A far exp: logout still revokes. */
-	snprintf(p, sizeof p, "{\"sub\":\"z\",\"iat\":%ld,\"exp\":1e300,\"jti\":\"far\"}", n);
+	snprintf(p, sizeof p,
+	    "{\"sub\":\"z\",\"iat\":%ld,\"exp\":1e300,\"jti\":\"far\"}", n);
 	t = pyjwt("HS256", p, NULL);
 	h[0] = hdr("Authorization", bearer(t));
 	req("GET", "/me", h, NULL, &r);
@@ -1157,10 +1336,11 @@ START_TEST(test_revocation_survives_kill9)
 {
 	struct reply r;
 	char        *tok, ini[512];
-	const char  *h[2] = { NULL, NULL };
+	const char  *h[2] = {NULL, NULL};
 	int          status;
 
-	snprintf(ini, sizeof ini, "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\n"
+	snprintf(ini, sizeof ini,
+	    "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\n"
 	    "[store]\ndriver = sqlite\npath = state.db\n" SCOPES);
 	start(ini);
 	tok = login("alice", "alice-password");
@@ -1182,14 +1362,16 @@ START_TEST(test_revocation_survives_kill9)
 	reply_free(&r);
 	/* The database removed under it: not ready, and a logout is 503. */
 	{
-		char cmd[1024];
+		char  cmd[1024];
 		char *t2 = login("alice", "alice-password");
 
-		snprintf(cmd, sizeof cmd, "rm -f %s/state.db %s/state.db-wal %s/state.db-shm",
-		    jg.dir, jg.dir, jg.dir);
+		snprintf(cmd, sizeof cmd,
+		    "rm -f %s/state.db %s/state.db-wal %s/state.db-shm", jg.dir,
+		    jg.dir, jg.dir);
 		ck_assert_int_eq(system(cmd), 0);
 		req("GET", "/readyz", NULL, NULL, &r);
-		expect(&r, 503, "{\"status_code\":503,\"detail\":\"Store unavailable\"}");
+		expect(&r, 503,
+		    "{\"status_code\":503,\"detail\":\"Store unavailable\"}");
 		reply_free(&r);
 		h[0] = hdr("Authorization", bearer(t2));
 		req("POST", "/logout", h, NULL, &r);
@@ -1218,22 +1400,34 @@ START_TEST(test_wellknown)
 	req("GET", "/.well-known/oauth-authorization-server", NULL, NULL, &r);
 	expect(&r, 200, NULL);
 	j = json_loads(r.body, 0, NULL);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "issuer")), "https://auth.example.com");
-	ck_assert_str_eq(json_string_value(json_object_get(j, "token_endpoint")),
+	ck_assert_str_eq(json_string_value(json_object_get(j, "issuer")),
+	    "https://auth.example.com");
+	ck_assert_str_eq(json_string_value(
+	                     json_object_get(j, "token_endpoint")),
 	    "https://auth.example.com/token");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "jwks_uri")),
 	    "https://auth.example.com/.well-known/jwks.json");
-	ck_assert_uint_eq(json_array_size(json_object_get(j, "scopes_supported")), 3);
-	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j,
-	    "token_endpoint_auth_methods_supported"), 0)), "none");
+	ck_assert_uint_eq(json_array_size(
+	                      json_object_get(j, "scopes_supported")),
+	    3);
+	ck_assert_str_eq(json_string_value(json_array_get(
+	                     json_object_get(j,
+	                         "token_endpoint_auth_methods_supported"),
+	                     0)),
+	    "none");
 	json_decref(j);
 	reply_free(&r);
 	req("GET", "/openapi.json", NULL, NULL, &r);
 	expect(&r, 200, NULL);
 	j = json_loads(r.body, 0, NULL);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "openapi")), "3.1.0");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(
-	    json_object_get(j, "components"), "securitySchemes"), "BearerToken"), "scheme")),
+	ck_assert_str_eq(json_string_value(json_object_get(j, "openapi")),
+	    "3.1.0");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_object_get(json_object_get(json_object_get(j,
+	                                                         "components"),
+	                                         "securitySchemes"),
+	                         "BearerToken"),
+	                     "scheme")),
 	    "bearer");
 	json_decref(j);
 	reply_free(&r);
@@ -1247,21 +1441,23 @@ END_TEST
 static double
 prom_value(const char *text, const char *name, const char *labels)
 {
-	char  path[] = "/tmp/jwtgate-metrics.XXXXXX", cmd[1024], out[128];
-	int   fd = mkstemp(path);
-	FILE *fp;
+	char   path[] = "/tmp/jwtgate-metrics.XXXXXX", cmd[1024], out[128];
+	int    fd = mkstemp(path);
+	FILE  *fp;
 	size_t n;
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c '"
+	snprintf(cmd, sizeof cmd,
+	    "/usr/bin/python3 -c '"
 	    "import sys, json\n"
 	    "from prometheus_client.parser import text_string_to_metric_families as p\n"
 	    "want = json.loads(sys.argv[2])\n"
 	    "v = [s.value for f in p(open(sys.argv[1]).read()) for s in f.samples"
 	    " if s.name == sys.argv[3] and s.labels == want]\n"
-	    "print(v[0] if v else -1)' %s '%s' %s", path, labels, name);
+	    "print(v[0] if v else -1)' %s '%s' %s",
+	    path, labels, name);
 	fp = popen(cmd, "r");
 	n = fread(out, 1, sizeof out - 1, fp);
 	ck_assert_int_eq(pclose(fp), 0);
@@ -1272,13 +1468,15 @@ prom_value(const char *text, const char *name, const char *labels)
 
 START_TEST(test_metrics)
 {
-	static const char *const json[] = { "Content-Type: application/json", NULL };
-	struct reply r;
-	char        *tok;
-	const char  *h[2] = { NULL, NULL };
+	static const char *const json[] = {"Content-Type: application/json",
+	    NULL};
+	struct reply             r;
+	char                    *tok;
+	const char              *h[2] = {NULL, NULL};
 
 	start(BASE);
-	req("POST", "/login", json, "{\"username\":\"alice\",\"password\":\"no\"}", &r);
+	req("POST", "/login", json,
+	    "{\"username\":\"alice\",\"password\":\"no\"}", &r);
 	reply_free(&r);
 	tok = login("alice", "alice-password");
 	h[0] = hdr("Authorization", bearer(tok));
@@ -1290,17 +1488,25 @@ START_TEST(test_metrics)
 	reply_free(&r);
 	req("GET", "/metrics", NULL, NULL, &r);
 	expect(&r, 200, NULL);
-	ck_assert_str_eq(reply_header(&r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
-	ck_assert(prom_value(r.body, "jwtgate_logins_total", "{\"result\":\"failure\"}") == 1);
-	ck_assert(prom_value(r.body, "jwtgate_logins_total", "{\"result\":\"success\"}") == 1);
-	ck_assert(prom_value(r.body, "jwtgate_verifications_total", "{\"result\":\"allowed\"}") == 1);
-	ck_assert(prom_value(r.body, "jwtgate_verifications_total", "{\"result\":\"denied\"}") == 1);
-	ck_assert(prom_value(r.body, "jwtgate_tokens_issued_total", "{\"kind\":\"access\"}") == 1);
+	ck_assert_str_eq(reply_header(&r, "Content-Type"),
+	    "text/plain; version=0.0.4; charset=utf-8");
+	ck_assert(prom_value(r.body, "jwtgate_logins_total",
+	              "{\"result\":\"failure\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_logins_total",
+	              "{\"result\":\"success\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_verifications_total",
+	              "{\"result\":\"allowed\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_verifications_total",
+	              "{\"result\":\"denied\"}") == 1);
+	ck_assert(prom_value(r.body, "jwtgate_tokens_issued_total",
+	              "{\"kind\":\"access\"}") == 1);
 	ck_assert(prom_value(r.body, "jwtgate_http_requests_total",
-	    "{\"endpoint\":\"/login\",\"code\":\"401\"}") == 1);
+	              "{\"endpoint\":\"/login\",\"code\":\"401\"}") == 1);
 	ck_assert(prom_value(r.body, "jwtgate_http_requests_total",
-	    "{\"endpoint\":\"other\",\"code\":\"404\"}") == 1);
-	ck_assert(prom_value(r.body, "jwtgate_http_request_duration_seconds_count", "{}") == 5);
+	              "{\"endpoint\":\"other\",\"code\":\"404\"}") == 1);
+	ck_assert(
+	    prom_value(r.body, "jwtgate_http_request_duration_seconds_count",
+	        "{}") == 5);
 	reply_free(&r);
 	free(tok);
 }
@@ -1321,46 +1527,58 @@ write_text(const char *dir, const char *name, const char *text)
 
 START_TEST(test_reload)
 {
-	static const char *const json[] = { "Content-Type: application/json", NULL };
-	struct reply r;
-	char         users[2048], *old = NULL;
-	FILE        *fp;
-	int          i;
+	static const char *const json[] = {"Content-Type: application/json",
+	    NULL};
+	struct reply             r;
+	char                     users[2048], *old = NULL;
+	FILE                    *fp;
+	int                      i;
 
 	start(BASE);
 	/* A new user appears on SIGHUP. */
 	snprintf(users, sizeof users, "%s/users.ini", jg.dir);
 	fp = fopen(users, "a");
-	fputs("\n[dave]\npassword = $6$q6BIxIkrpORsz66B$VJnrdsa4QsmCS5dcfAGYRxmQ6zf7tRsp6MZi9Wrt1ShRg1aYxa.ldeSnHON0ZoWcWS0pdUhiwP4ljtNYeS0i7/\n", fp);
+	fputs(
+	    "\n[dave]\npassword = $6$q6BIxIkrpORsz66B$VJnrdsa4QsmCS5dcfAGYRxmQ6zf7tRsp6MZi9Wrt1ShRg1aYxa.ldeSnHON0ZoWcWS0pdUhiwP4ljtNYeS0i7/\n",
+	    fp);
 	fclose(fp);
-	req("POST", "/login", json, "{\"username\":\"dave\",\"password\":\"carol-password\"}", &r);
+	req("POST", "/login", json,
+	    "{\"username\":\"dave\",\"password\":\"carol-password\"}", &r);
 	expect(&r, 401, NULL);
 	reply_free(&r);
 	kill(jg.pid, SIGHUP);
-	for (i = 0; i < 200 && !jg_file_contains(jg.log, "configuration reloaded"); i++)
+	for (i = 0;
+	     i < 200 && !jg_file_contains(jg.log, "configuration reloaded");
+	     i++)
 		usleep(10000);
-	req("POST", "/login", json, "{\"username\":\"dave\",\"password\":\"carol-password\"}", &r);
+	req("POST", "/login", json,
+	    "{\"username\":\"dave\",\"password\":\"carol-password\"}", &r);
 	expect(&r, 201, NULL);
 	reply_free(&r);
 	/* A broken configuration is refused and the old one keeps serving. */
 	(void)old;
-	write_text(jg.dir, "jwtgate.ini", "[server]\nlisten = 127.0.0.1:0\nthreads = lots\n");
+	write_text(jg.dir, "jwtgate.ini",
+	    "[server]\nlisten = 127.0.0.1:0\nthreads = lots\n");
 	kill(jg.pid, SIGHUP);
 	for (i = 0; i < 200 && !jg_file_contains(jg.log, "reload refused"); i++)
 		usleep(10000);
 	ck_assert(jg_file_contains(jg.log, "reload refused: "));
-	ck_assert(jg_file_contains(jg.log, "[server] threads: must be an integer"));
-	req("POST", "/login", json, "{\"username\":\"dave\",\"password\":\"carol-password\"}", &r);
+	ck_assert(
+	    jg_file_contains(jg.log, "[server] threads: must be an integer"));
+	req("POST", "/login", json,
+	    "{\"username\":\"dave\",\"password\":\"carol-password\"}", &r);
 	expect(&r, 201, NULL);
 	reply_free(&r);
 	/* A broken user file is refused too. */
-	write_text(jg.dir, "jwtgate.ini", "[server]\nlisten = 127.0.0.1:0\n" BASE);
+	write_text(jg.dir, "jwtgate.ini",
+	    "[server]\nlisten = 127.0.0.1:0\n" BASE);
 	write_text(jg.dir, "users.ini", "[eve]\npassword = plaintext\n");
 	kill(jg.pid, SIGHUP);
 	for (i = 0; i < 200 && !jg_file_contains(jg.log, "users.ini:2:"); i++)
 		usleep(10000);
 	ck_assert(jg_file_contains(jg.log, "users.ini:2:"));
-	req("POST", "/login", json, "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
+	req("POST", "/login", json,
+	    "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r);
 	expect(&r, 201, NULL);
 	reply_free(&r);
 }

@@ -20,11 +20,13 @@ START_TEST(test_reply_error)
 	http_reply_error(&res, 401, "Invalid token");
 	ck_assert_uint_eq(res.status, 401);
 	ck_assert_str_eq(res.content_type, "application/json");
-	ck_assert_str_eq(res.body, "{\"status_code\":401,\"detail\":\"Invalid token\"}");
+	ck_assert_str_eq(res.body,
+	    "{\"status_code\":401,\"detail\":\"Invalid token\"}");
 	ck_assert_uint_eq(res.body_len, strlen(res.body));
 	/* A later answer replaces the earlier one. */
 	http_reply_error(&res, 404, "Not \"Found\"");
-	ck_assert_str_eq(res.body, "{\"status_code\":404,\"detail\":\"Not \\\"Found\\\"\"}");
+	ck_assert_str_eq(res.body,
+	    "{\"status_code\":404,\"detail\":\"Not \\\"Found\\\"\"}");
 	http_response_free(&res);
 	ck_assert_ptr_null(res.body);
 }
@@ -112,7 +114,8 @@ proxies(const char *list)
 
 START_TEST(test_trusted)
 {
-	struct config *cfg = proxies("127.0.0.1, ::1, 10.0.0.0/8, 192.168.1.128/25, fd00::/8");
+	struct config *cfg =
+	    proxies("127.0.0.1, ::1, 10.0.0.0/8, 192.168.1.128/25, fd00::/8");
 
 	ck_assert(http_trusted(cfg, "127.0.0.1"));
 	ck_assert(!http_trusted(cfg, "127.0.0.2"));
@@ -140,13 +143,16 @@ START_TEST(test_xff)
 	ck_assert(http_xff_pick(cfg, "203.0.113.7", out, sizeof out));
 	ck_assert_str_eq(out, "203.0.113.7");
 	/* Right-most entry that is not a trusted proxy. */
-	ck_assert(http_xff_pick(cfg, "1.1.1.1, 203.0.113.7, 10.0.0.5", out, sizeof out));
+	ck_assert(http_xff_pick(cfg, "1.1.1.1, 203.0.113.7, 10.0.0.5", out,
+	    sizeof out));
 	ck_assert_str_eq(out, "203.0.113.7");
-	ck_assert(http_xff_pick(cfg, " 2001:db8::1 ,10.1.1.1 ", out, sizeof out));
+	ck_assert(
+	    http_xff_pick(cfg, " 2001:db8::1 ,10.1.1.1 ", out, sizeof out));
 	ck_assert_str_eq(out, "2001:db8::1");
 	/* All trusted, or garbage on the way: nothing is picked. */
 	ck_assert(!http_xff_pick(cfg, "10.0.0.1, 127.0.0.1", out, sizeof out));
-	ck_assert(!http_xff_pick(cfg, "1.1.1.1, evil, 10.0.0.1", out, sizeof out));
+	ck_assert(
+	    !http_xff_pick(cfg, "1.1.1.1, evil, 10.0.0.1", out, sizeof out));
 	ck_assert(!http_xff_pick(cfg, "", out, sizeof out));
 	ck_assert(!http_xff_pick(cfg, ",,,", out, sizeof out));
 	ck_assert(!http_xff_pick(cfg, "1.1.1.1:80", out, sizeof out));

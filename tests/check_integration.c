@@ -16,7 +16,8 @@
 
 #include "harness.h"
 
-#define BASE "[server]\nthreads = 2\n[token]\nsecret_file = secret.key\n" \
+#define BASE                                                                   \
+	"[server]\nthreads = 2\n[token]\nsecret_file = secret.key\n"           \
 	"[store]\ndriver = memory\n" SCOPES
 #define SCOPES "[oauth2]\nscopes = read, write\n"
 
@@ -26,8 +27,8 @@ static void
 start(const char *ini)
 {
 	jg_reset_connection();
-	ck_assert_msg(jg_start(&jg, ini) == 0, "jwtgate did not start (log in %s)",
-	    jg.log);
+	ck_assert_msg(jg_start(&jg, ini) == 0,
+	    "jwtgate did not start (log in %s)", jg.log);
 }
 
 /* Stop the daemon; a sanitizer report in its log fails the test. */
@@ -38,7 +39,7 @@ stop(void)
 	if (jg.pid > 0)
 		jg_stop(&jg);
 	ck_assert_msg(!jg_file_contains(jg.log, "Sanitizer") &&
-	    !jg_file_contains(jg.log, "runtime error:"),
+	        !jg_file_contains(jg.log, "runtime error:"),
 	    "sanitizer report in %s", jg.log);
 	jg_cleanup(&jg);
 }
@@ -60,7 +61,8 @@ START_TEST(test_healthz)
 	ck_assert_str_eq(reply_header(&r, "X-Content-Type-Options"), "nosniff");
 	reply_free(&r);
 
-	ck_assert_int_eq(jg_request(&jg, "HEAD", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(jg_request(&jg, "HEAD", "/healthz", NULL, NULL, &r),
+	    0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(r.body_len, 0);
 	reply_free(&r);
@@ -69,16 +71,20 @@ END_TEST
 
 START_TEST(test_not_found)
 {
-	static const char *const paths[] = { "/", "/nope", "/healthz/", "/HEALTHZ",
-		"/healthz/x", "//healthz" };
-	struct reply r;
-	size_t       i;
+	static const char *const paths[] = {"/", "/nope", "/healthz/",
+	    "/HEALTHZ", "/healthz/x", "//healthz"};
+	struct reply             r;
+	size_t                   i;
 
 	for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-		ck_assert_int_eq(jg_request(&jg, "GET", paths[i], NULL, NULL, &r), 0);
+		ck_assert_int_eq(jg_request(&jg, "GET", paths[i], NULL, NULL,
+		                     &r),
+		    0);
 		ck_assert_msg(r.status == 404, "%s: %ld", paths[i], r.status);
-		ck_assert_str_eq(r.body, "{\"status_code\":404,\"detail\":\"Not Found\"}");
-		ck_assert_str_eq(reply_header(&r, "X-Content-Type-Options"), "nosniff");
+		ck_assert_str_eq(r.body,
+		    "{\"status_code\":404,\"detail\":\"Not Found\"}");
+		ck_assert_str_eq(reply_header(&r, "X-Content-Type-Options"),
+		    "nosniff");
 		reply_free(&r);
 	}
 }
@@ -86,17 +92,20 @@ END_TEST
 
 START_TEST(test_method_not_allowed)
 {
-	static const char *const methods[] = { "POST", "PUT", "DELETE", "PATCH",
-		"FOO" };
-	struct reply r;
-	size_t       i;
+	static const char *const methods[] = {"POST", "PUT", "DELETE", "PATCH",
+	    "FOO"};
+	struct reply             r;
+	size_t                   i;
 
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		ck_assert_int_eq(jg_request(&jg, methods[i], "/healthz", NULL, NULL, &r), 0);
+		ck_assert_int_eq(jg_request(&jg, methods[i], "/healthz", NULL,
+		                     NULL, &r),
+		    0);
 		ck_assert_msg(r.status == 405, "%s: %ld", methods[i], r.status);
 		ck_assert_str_eq(r.body,
 		    "{\"status_code\":405,\"detail\":\"Method Not Allowed\"}");
-		ck_assert_str_eq(reply_header(&r, "Allow"), "GET, HEAD, OPTIONS");
+		ck_assert_str_eq(reply_header(&r, "Allow"),
+		    "GET, HEAD, OPTIONS");
 		reply_free(&r);
 	}
 }
@@ -106,13 +115,15 @@ START_TEST(test_options)
 {
 	struct reply r;
 
-	ck_assert_int_eq(jg_request(&jg, "OPTIONS", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(jg_request(&jg, "OPTIONS", "/healthz", NULL, NULL, &r),
+	    0);
 	ck_assert_int_eq(r.status, 204);
 	ck_assert_str_eq(reply_header(&r, "Allow"), "GET, HEAD, OPTIONS");
 	ck_assert_int_eq(r.body_len, 0);
 	reply_free(&r);
 	/* Unknown paths stay 404 for OPTIONS too. */
-	ck_assert_int_eq(jg_request(&jg, "OPTIONS", "/nope", NULL, NULL, &r), 0);
+	ck_assert_int_eq(jg_request(&jg, "OPTIONS", "/nope", NULL, NULL, &r),
+	    0);
 	ck_assert_int_eq(r.status, 404);
 	reply_free(&r);
 }
@@ -124,7 +135,8 @@ START_TEST(test_options_not_excluded)
 
 	stop();
 	start(BASE "[auth]\nexclude_methods = HEAD\n");
-	ck_assert_int_eq(jg_request(&jg, "OPTIONS", "/healthz", NULL, NULL, &r), 0);
+	ck_assert_int_eq(jg_request(&jg, "OPTIONS", "/healthz", NULL, NULL, &r),
+	    0);
 	ck_assert_int_eq(r.status, 405);
 	ck_assert_str_eq(reply_header(&r, "Allow"), "GET, HEAD");
 	reply_free(&r);
@@ -153,9 +165,9 @@ END_TEST
 
 START_TEST(test_body_too_large_chunked)
 {
-	static const char *const hdr[] = { "Transfer-Encoding: chunked", NULL };
-	struct reply r;
-	char        *big = malloc(20000);
+	static const char *const hdr[] = {"Transfer-Encoding: chunked", NULL};
+	struct reply             r;
+	char                    *big = malloc(20000);
 
 	memset(big, 'a', 19999);
 	big[19999] = '\0';
@@ -174,13 +186,16 @@ START_TEST(test_body_limit_configurable)
 	memset(body, 'b', sizeof body - 1);
 	body[sizeof body - 1] = '\0';
 	/* 599 bytes are within the default 16384: a normal 405. */
-	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, body, &r), 0);
+	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, body, &r),
+	    0);
 	ck_assert_int_eq(r.status, 405);
 	reply_free(&r);
 	stop();
-	start("[server]\nmax_body_bytes = 512\n[token]\nsecret_file = secret.key\n"
+	start(
+	    "[server]\nmax_body_bytes = 512\n[token]\nsecret_file = secret.key\n"
 	    "[store]\ndriver = memory\n" SCOPES);
-	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, body, &r), 0);
+	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, body, &r),
+	    0);
 	ck_assert_int_eq(r.status, 413);
 	reply_free(&r);
 }
@@ -199,11 +214,14 @@ START_TEST(test_keepalive_reused)
 	for (i = 0; i < 5; i++) {
 		const char *path = i % 2 ? "/nope" : "/healthz";
 
-		ck_assert_int_eq(jg_request(&jg, "GET", path, NULL, NULL, &r), 0);
-		ck_assert_msg(r.new_conns == 0, "request %d opened a new connection", i);
+		ck_assert_int_eq(jg_request(&jg, "GET", path, NULL, NULL, &r),
+		    0);
+		ck_assert_msg(r.new_conns == 0,
+		    "request %d opened a new connection", i);
 		reply_free(&r);
 	}
-	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, "x=1", &r), 0);
+	ck_assert_int_eq(jg_request(&jg, "POST", "/healthz", NULL, "x=1", &r),
+	    0);
 	ck_assert_int_eq(r.status, 405);
 	ck_assert_int_eq(r.new_conns, 0);
 	reply_free(&r);
@@ -213,14 +231,16 @@ END_TEST
 START_TEST(test_slow_client_cut_off)
 {
 	static const char partial[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
-	char out[512];
+	char              out[512];
 
 	stop();
-	start("[server]\nconnection_timeout = 1s\n[token]\nsecret_file = secret.key\n"
+	start(
+	    "[server]\nconnection_timeout = 1s\n[token]\nsecret_file = secret.key\n"
 	    "[store]\ndriver = memory\n" SCOPES);
 	/* An unfinished request: closed after ~1 s, well before 5 s. */
 	ck_assert_int_eq(jg_raw(&jg, partial, sizeof partial - 1, 5000, out,
-	    sizeof out), 0);
+	                     sizeof out),
+	    0);
 	ck_assert_int_eq(strlen(out), 0);
 	/* A connection that never sends anything is closed too. */
 	ck_assert_int_eq(jg_raw(&jg, "", 0, 5000, out, sizeof out), 0);
@@ -237,21 +257,24 @@ START_TEST(test_malformed_requests)
 		const char *request;
 		const char *answer; /* "" = closed without an answer */
 	} bad[] = {
-		{ "GARBAGE\r\n\r\n", "" },
-		{ "GET\r\n\r\n", "" },
-		{ "GET /healthz\r\n\r\n", "HTTP/1.1 400 " },
-		{ "GET /healthz HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
-		    "HTTP/1.1 400 " },
+	    {"GARBAGE\r\n\r\n", ""},
+	    {"GET\r\n\r\n", ""},
+	    {"GET /healthz\r\n\r\n", "HTTP/1.1 400 "},
+	    {"GET /healthz HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
+	        "HTTP/1.1 400 "},
 	};
 	struct reply r;
 	char         out[2048];
 	size_t       i;
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		ck_assert_int_eq(jg_raw(&jg, bad[i].request, strlen(bad[i].request),
-		    3000, out, sizeof out), 0);
-		ck_assert_msg(strncmp(out, bad[i].answer, strlen(bad[i].answer)) == 0 &&
-		    (bad[i].answer[0] != '\0' || out[0] == '\0'),
+		ck_assert_int_eq(jg_raw(&jg, bad[i].request,
+		                     strlen(bad[i].request), 3000, out,
+		                     sizeof out),
+		    0);
+		ck_assert_msg(strncmp(out, bad[i].answer,
+		                  strlen(bad[i].answer)) == 0 &&
+		        (bad[i].answer[0] != '\0' || out[0] == '\0'),
 		    "request %zu answered: %.40s", i, out);
 	}
 	/* The server is still fine afterwards. */
@@ -267,11 +290,13 @@ START_TEST(test_access_log_without_query)
 	int          i;
 
 	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz?token=sekrit", NULL,
-	    NULL, &r), 0);
+	                     NULL, &r),
+	    0);
 	ck_assert_int_eq(r.status, 200);
 	reply_free(&r);
 	/* The line is written after the response; allow it a moment. */
-	for (i = 0; i < 100 && !jg_file_contains(jg.log, "GET /healthz 200"); i++)
+	for (i = 0; i < 100 && !jg_file_contains(jg.log, "GET /healthz 200");
+	     i++)
 		usleep(10000);
 	ck_assert(jg_file_contains(jg.log, "GET /healthz 200"));
 	ck_assert(jg_file_contains(jg.log, "client=127.0.0.1"));
@@ -281,18 +306,21 @@ END_TEST
 
 START_TEST(test_forwarded_for_headers)
 {
-	static const char *const two[] = { "X-Forwarded-For: 203.0.113.7",
-		"X-Forwarded-For: 127.0.0.1", NULL };
-	static const char *const v6[] = { "X-Forwarded-For: 2001:DB8:0:0::1", NULL };
-	struct reply r;
-	int          i;
+	static const char *const two[] = {"X-Forwarded-For: 203.0.113.7",
+	    "X-Forwarded-For: 127.0.0.1", NULL};
+	static const char *const v6[] = {"X-Forwarded-For: 2001:DB8:0:0::1",
+	    NULL};
+	struct reply             r;
+	int                      i;
 
 	/* Several headers are one list: the right-most untrusted entry wins. */
-	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz?a", two, NULL, &r), 0);
+	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz?a", two, NULL, &r),
+	    0);
 	reply_free(&r);
 	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz?b", v6, NULL, &r), 0);
 	reply_free(&r);
-	for (i = 0; i < 100 && !jg_file_contains(jg.log, "client=2001:db8::1"); i++)
+	for (i = 0; i < 100 && !jg_file_contains(jg.log, "client=2001:db8::1");
+	     i++)
 		usleep(10000);
 	ck_assert(jg_file_contains(jg.log, "client=203.0.113.7"));
 	ck_assert(jg_file_contains(jg.log, "client=2001:db8::1"));
@@ -302,13 +330,15 @@ END_TEST
 /* One byte a second keeps an idle timer alive; the request deadline does not. */
 START_TEST(test_dripping_client_cut_off)
 {
-	static const char line[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: ";
-	char out[256];
-	int  fd, i, closed = 0;
+	static const char line[] =
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: ";
+	char               out[256];
+	int                fd, i, closed = 0;
 	struct sockaddr_in sin;
 
 	stop();
-	start("[server]\nconnection_timeout = 2s\n[token]\nsecret_file = secret.key\n"
+	start(
+	    "[server]\nconnection_timeout = 2s\n[token]\nsecret_file = secret.key\n"
 	    "[store]\ndriver = memory\n" SCOPES);
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
@@ -316,18 +346,21 @@ START_TEST(test_dripping_client_cut_off)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	ck_assert_int_eq(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
+	ck_assert_int_eq(write(fd, line, sizeof line - 1),
+	    (ssize_t)(sizeof line - 1));
 	/* Up to 6 s of one byte every 0.5 s: closed after about 2 s. */
 	for (i = 0; i < 12 && !closed; i++) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfd = {fd, POLLIN, 0};
 
 		if (write(fd, "a", 1) != 1)
 			closed = 1;
-		else if (poll(&pfd, 1, 500) == 1 && read(fd, out, sizeof out) <= 0)
+		else if (poll(&pfd, 1, 500) == 1 &&
+		    read(fd, out, sizeof out) <= 0)
 			closed = 1;
 	}
 	close(fd);
-	ck_assert_msg(closed, "a dripping client was still connected after 6 s");
+	ck_assert_msg(closed,
+	    "a dripping client was still connected after 6 s");
 	ck_assert_int_le(i, 8);
 }
 END_TEST
@@ -339,13 +372,16 @@ START_TEST(test_json_log)
 
 	stop();
 	start("[server]\nlog_format = json\n[token]\nsecret_file = secret.key\n"
-	    "[store]\ndriver = memory\n" SCOPES);
-	ck_assert(jg_file_contains(jg.log, "\"level\":\"info\",\"msg\":\"listening on 127.0.0.1:"));
-	ck_assert_int_eq(jg_request(&jg, "GET", "/nope?q=1", NULL, NULL, &r), 0);
+	      "[store]\ndriver = memory\n" SCOPES);
+	ck_assert(jg_file_contains(jg.log,
+	    "\"level\":\"info\",\"msg\":\"listening on 127.0.0.1:"));
+	ck_assert_int_eq(jg_request(&jg, "GET", "/nope?q=1", NULL, NULL, &r),
+	    0);
 	reply_free(&r);
 	for (i = 0; i < 100 && !jg_file_contains(jg.log, "\"status\":404"); i++)
 		usleep(10000);
-	ck_assert(jg_file_contains(jg.log, "\"method\":\"GET\",\"path\":\"/nope\",\"status\":404"));
+	ck_assert(jg_file_contains(jg.log,
+	    "\"method\":\"GET\",\"path\":\"/nope\",\"status\":404"));
 }
 END_TEST
 
@@ -354,7 +390,8 @@ START_TEST(test_no_access_log)
 	struct reply r;
 
 	stop();
-	start("[server]\naccess_log = false\n[token]\nsecret_file = secret.key\n"
+	start(
+	    "[server]\naccess_log = false\n[token]\nsecret_file = secret.key\n"
 	    "[store]\ndriver = memory\n" SCOPES);
 	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
 	reply_free(&r);
@@ -369,7 +406,7 @@ START_TEST(test_listen_ipv6)
 
 	stop();
 	start("[server]\nlisten = [::1]:0\n[token]\nsecret_file = secret.key\n"
-	    "[store]\ndriver = memory\n" SCOPES);
+	      "[store]\ndriver = memory\n" SCOPES);
 	ck_assert_msg(strncmp(jg.addr, "[::1]:", 6) == 0, "%s", jg.addr);
 	ck_assert_int_gt(jg.port, 0);
 	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
@@ -386,8 +423,10 @@ START_TEST(test_listen_unix)
 
 	stop();
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(ini, sizeof ini, "[server]\nlisten = unix:%s/s.sock\n[token]\n"
-	    "secret_file = secret.key\n[store]\ndriver = memory\n" SCOPES, dir);
+	snprintf(ini, sizeof ini,
+	    "[server]\nlisten = unix:%s/s.sock\n[token]\n"
+	    "secret_file = secret.key\n[store]\ndriver = memory\n" SCOPES,
+	    dir);
 	start(ini);
 	ck_assert_int_eq(strncmp(jg.addr, "unix:", 5), 0);
 	ck_assert_int_eq(jg_request(&jg, "GET", "/healthz", NULL, NULL, &r), 0);
@@ -414,27 +453,38 @@ struct bad_config {
 };
 
 static const struct bad_config bad_configs[] = {
-	{ "[server]\nlisten = nowhere\n", ":2: [server] listen: expected HOST:PORT" },
-	{ "[server]\nlisten = 127.0.0.1:99999\n", ":2: [server] listen: PORT must be 0-65535" },
-	{ "[server]\nthreads = many\n", ":2: [server] threads: must be an integer from 0 to 256" },
-	{ "[server]\nbogus = 1\n", ":2: [server] bogus: unknown key" },
-	{ "[nosuch]\nkey = 1\n", ":1: [nosuch]: unknown section" },
-	{ "[server]\naccess_log = maybe\n", ":2: [server] access_log: must be true/false" },
-	{ "[server]\nconnection_timeout = 10x\n", ":2: [server] connection_timeout: must be a duration" },
-	{ "[server]\nlog_level = loud\n", ":2: [server] log_level: must be one of debug, info, warning, error" },
-	{ "[server]\nthreads = 1\nthreads = 2\n", ":3: [server] threads: key given twice (first at line 2)" },
-	{ "[server]\nthis line is wrong\n", ":2: expected 'key = value'" },
-	{ "[token]\nsecret_file = missing.key\n", ":2: [token] secret_file: cannot read " },
-	{ "[token]\nalgorithm = hs256\n", ":2: [token] algorithm: must be one of HS256," },
-	{ "[auth]\nexclude = ^/(unclosed\n", ":2: [auth] exclude: invalid pattern at offset" },
-	{ "[cookie]\nsamesite = none\nsecure = false\n", ":2: [cookie] samesite: none requires secure = true" },
-	{ "[route api]\npublic = true\n", ":1: [route api]: PREFIX must start with '/'" },
+    {"[server]\nlisten = nowhere\n", ":2: [server] listen: expected HOST:PORT"},
+    {"[server]\nlisten = 127.0.0.1:99999\n",
+        ":2: [server] listen: PORT must be 0-65535"},
+    {"[server]\nthreads = many\n",
+        ":2: [server] threads: must be an integer from 0 to 256"},
+    {"[server]\nbogus = 1\n", ":2: [server] bogus: unknown key"},
+    {"[nosuch]\nkey = 1\n", ":1: [nosuch]: unknown section"},
+    {"[server]\naccess_log = maybe\n",
+        ":2: [server] access_log: must be true/false"},
+    {"[server]\nconnection_timeout = 10x\n",
+        ":2: [server] connection_timeout: must be a duration"},
+    {"[server]\nlog_level = loud\n",
+        ":2: [server] log_level: must be one of debug, info, warning, error"},
+    {"[server]\nthreads = 1\nthreads = 2\n",
+        ":3: [server] threads: key given twice (first at line 2)"},
+    {"[server]\nthis line is wrong\n", ":2: expected 'key = value'"},
+    {"[token]\nsecret_file = missing.key\n",
+        ":2: [token] secret_file: cannot read "},
+    {"[token]\nalgorithm = hs256\n",
+        ":2: [token] algorithm: must be one of HS256,"},
+    {"[auth]\nexclude = ^/(unclosed\n",
+        ":2: [auth] exclude: invalid pattern at offset"},
+    {"[cookie]\nsamesite = none\nsecure = false\n",
+        ":2: [cookie] samesite: none requires secure = true"},
+    {"[route api]\npublic = true\n",
+        ":1: [route api]: PREFIX must start with '/'"},
 };
 
 START_TEST(test_bad_config_refused)
 {
 	const struct bad_config *bc = &bad_configs[_i];
-	const char              *args[4] = { "serve", "-c", NULL, NULL };
+	const char              *args[4] = {"serve", "-c", NULL, NULL};
 	char                    *out, *err, expect[512];
 	struct jg                tmp;
 	int                      rc;
@@ -450,9 +500,11 @@ START_TEST(test_bad_config_refused)
 	}
 	args[2] = tmp.conf;
 	rc = jg_run(args, NULL, &out, &err);
-	ck_assert_msg(rc == 2, "exit %d for:\n%s\nstderr: %s", rc, bc->ini, err);
+	ck_assert_msg(rc == 2, "exit %d for:\n%s\nstderr: %s", rc, bc->ini,
+	    err);
 	snprintf(expect, sizeof expect, "jwtgate: %s%s", tmp.conf, bc->message);
-	ck_assert_msg(strstr(err, expect) != NULL, "expected '%s' in:\n%s", expect, err);
+	ck_assert_msg(strstr(err, expect) != NULL, "expected '%s' in:\n%s",
+	    expect, err);
 	free(out);
 	free(err);
 	jg_cleanup(&tmp);
@@ -461,7 +513,7 @@ END_TEST
 
 START_TEST(test_check_command)
 {
-	const char *args[4] = { "check", "-c", NULL, NULL };
+	const char *args[4] = {"check", "-c", NULL, NULL};
 	char       *out, *err, expect[512];
 	struct jg   tmp;
 
@@ -478,7 +530,7 @@ END_TEST
 
 START_TEST(test_check_reports_all_errors)
 {
-	const char *args[4] = { "check", "-c", NULL, NULL };
+	const char *args[4] = {"check", "-c", NULL, NULL};
 	char       *out, *err;
 	struct jg   tmp;
 	FILE       *fp;
@@ -501,12 +553,13 @@ END_TEST
 
 START_TEST(test_usage_errors)
 {
-	static const char *const a1[] = { NULL };
-	static const char *const a2[] = { "frobnicate", NULL };
-	static const char *const a3[] = { "serve", NULL };
-	static const char *const a4[] = { "check", "-c", "/nonexistent/x.ini", NULL };
-	static const char *const a5[] = { "--version", NULL };
-	char *out, *err;
+	static const char *const a1[] = {NULL};
+	static const char *const a2[] = {"frobnicate", NULL};
+	static const char *const a3[] = {"serve", NULL};
+	static const char *const a4[] = {"check", "-c", "/nonexistent/x.ini",
+	    NULL};
+	static const char *const a5[] = {"--version", NULL};
+	char                    *out, *err;
 
 	ck_assert_int_eq(jg_run(a1, NULL, &out, &err), 2);
 	ck_assert_ptr_nonnull(strstr(err, "usage: jwtgate"));
@@ -518,7 +571,8 @@ START_TEST(test_usage_errors)
 	ck_assert_ptr_nonnull(strstr(err, "needs -c FILE"));
 	free(out), free(err);
 	ck_assert_int_eq(jg_run(a4, NULL, &out, &err), 2);
-	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/x.ini: cannot open: No such file"));
+	ck_assert_ptr_nonnull(
+	    strstr(err, "/nonexistent/x.ini: cannot open: No such file"));
 	free(out), free(err);
 	ck_assert_int_eq(jg_run(a5, NULL, &out, &err), 0);
 	ck_assert_int_eq(strncmp(out, "jwtgate ", 8), 0);
@@ -528,16 +582,20 @@ END_TEST
 
 START_TEST(test_port_in_use)
 {
-	const char *args[4] = { "serve", "-c", NULL, NULL };
+	const char *args[4] = {"serve", "-c", NULL, NULL};
 	char       *out, *err, ini[256];
 	struct jg   tmp;
 
-	snprintf(ini, sizeof ini, "[server]\nlisten = 127.0.0.1:%d\n" "[token]\n"
-	    "secret_file = secret.key\n[store]\ndriver = memory\n" SCOPES, jg.port);
+	snprintf(ini, sizeof ini,
+	    "[server]\nlisten = 127.0.0.1:%d\n"
+	    "[token]\n"
+	    "secret_file = secret.key\n[store]\ndriver = memory\n" SCOPES,
+	    jg.port);
 	ck_assert_int_eq(jg_prepare(&tmp, ini), 0);
 	args[2] = tmp.conf;
 	ck_assert_int_eq(jg_run(args, NULL, &out, &err), 1);
-	ck_assert_msg(strstr(err, "cannot listen on 127.0.0.1:") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "cannot listen on 127.0.0.1:") != NULL, "%s",
+	    err);
 	ck_assert_msg(strstr(err, "Address already in use") != NULL, "%s", err);
 	free(out);
 	free(err);

@@ -22,9 +22,9 @@
 #define KEYDIR FIXTURES "/keys/"
 
 static struct config cfg;
-static char *retired[4];
-static char errbuf[512];
-static char tmpdir[64];
+static char         *retired[4];
+static char          errbuf[512];
+static char          tmpdir[64];
 
 static void
 setup(void)
@@ -81,17 +81,17 @@ load_fails(const char *needle)
 
 	ck_assert_int_eq(keys_load(&cfg, &ring, errbuf, sizeof(errbuf)), -1);
 	ck_assert_ptr_null(ring);
-	ck_assert_msg(
-	    strstr(errbuf, needle) != NULL, "'%s' lacks '%s'", errbuf, needle);
+	ck_assert_msg(strstr(errbuf, needle) != NULL, "'%s' lacks '%s'", errbuf,
+	    needle);
 }
 
 static char *
 tmpfile_with(const char *name, const void *data, size_t len)
 {
 	static char path[4][128];
-	static int next;
-	char *p = path[next++ % 4];
-	FILE *f;
+	static int  next;
+	char       *p = path[next++ % 4];
+	FILE       *f;
 
 	snprintf(p, 128, "%s/%s", tmpdir, name);
 	ck_assert_ptr_nonnull(f = fopen(p, "w"));
@@ -106,7 +106,7 @@ static void
 expect_hmac_kid(const struct keyring *ring, const char *secret, size_t len)
 {
 	unsigned char d[32];
-	char enc[64];
+	char          enc[64];
 
 	EVP_Digest(secret, len, d, NULL, EVP_sha256(), NULL);
 	b64url_encode(d, 32, enc);
@@ -151,8 +151,8 @@ END_TEST
 
 START_TEST(hmac_one_newline_stripped)
 {
-	const char *s = "abcdefghijklmnopqrstuvwxyz012345";
-	char buf[64];
+	const char     *s = "abcdefghijklmnopqrstuvwxyz012345";
+	char            buf[64];
 	struct keyring *ring;
 
 	use(ALG_HS256, tmpfile_with("plain", s, 32));
@@ -225,15 +225,15 @@ START_TEST(ec_curves)
 {
 	static const struct {
 		enum token_alg alg;
-		const char *file;
-		size_t siglen;
+		const char    *file;
+		size_t         siglen;
 	} ok[] = {
 	    {ALG_ES256, KEYDIR "ec256.pem", 64},
 	    {ALG_ES384, KEYDIR "ec384.pem", 96},
 	    {ALG_ES512, KEYDIR "ec521.pem", 132},
 	};
 	struct keyring *ring;
-	size_t i;
+	size_t          i;
 
 	for (i = 0; i < 3; i++) {
 		use(ok[i].alg, ok[i].file);
@@ -278,17 +278,17 @@ START_TEST(rfc7638_thumbprint)
 	    "qzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWh"
 	    "AI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kE"
 	    "gU8awapJzKnqDKgw";
-	unsigned char nbin[512], ebin[] = {1, 0, 1};
-	long nlen = b64url_decode(n64, strlen(n64), nbin);
+	unsigned char   nbin[512], ebin[] = {1, 0, 1};
+	long            nlen = b64url_decode(n64, strlen(n64), nbin);
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	EVP_PKEY *pkey = NULL;
-	BIGNUM *n, *e;
-	FILE *f;
-	char *path;
+	OSSL_PARAM     *params;
+	EVP_PKEY_CTX   *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY       *pkey = NULL;
+	BIGNUM         *n, *e;
+	FILE           *f;
+	char           *path;
 	struct keyring *ring;
-	json_t *jwks;
+	json_t         *jwks;
 
 	ck_assert_int_gt(nlen, 0);
 	n = BN_bin2bn(nbin, (int)nlen, NULL);
@@ -297,8 +297,9 @@ START_TEST(rfc7638_thumbprint)
 	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
 	params = OSSL_PARAM_BLD_to_param(bld);
 	ck_assert_int_eq(EVP_PKEY_fromdata_init(ctx), 1);
-	ck_assert_int_eq(
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params), 1);
+	ck_assert_int_eq(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY,
+	                     params),
+	    1);
 	path = tmpfile_with("rfc7638.pem", "", 0);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	PEM_write_PUBKEY(f, pkey);
@@ -310,9 +311,9 @@ START_TEST(rfc7638_thumbprint)
 	ck_assert_str_eq(keys_kid(keys_at(ring, 1)),
 	    "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
 	jwks = keys_jwks(ring);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(
-		json_array_get(json_object_get(jwks, "keys"), 1), "n")),
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(jwks, "keys"), 1),
+	                     "n")),
 	    n64);
 	json_decref(jwks);
 	keys_free(ring);
@@ -344,8 +345,8 @@ START_TEST(retired_keys)
 	ring = load_ok();
 	ck_assert_uint_eq(keys_count(ring), 2);
 	ck_assert_uint_eq(keys_siglen(keys_at(ring, 1)), 384);
-	ck_assert_ptr_eq(
-	    keys_find(ring, keys_kid(keys_at(ring, 1)), 43), keys_at(ring, 1));
+	ck_assert_ptr_eq(keys_find(ring, keys_kid(keys_at(ring, 1)), 43),
+	    keys_at(ring, 1));
 	ck_assert_ptr_null(keys_find(ring, keys_kid(keys_at(ring, 1)), 42));
 	keys_free(ring);
 
@@ -379,9 +380,9 @@ END_TEST
 static void
 check_jwk(const json_t *jwk, const char *kty, const char *alg)
 {
-	static const char *const private_members[] = {
-	    "d", "p", "q", "dp", "dq", "qi", "k"};
-	size_t i;
+	static const char *const private_members[] = {"d", "p", "q", "dp", "dq",
+	    "qi", "k"};
+	size_t                   i;
 
 	ck_assert_str_eq(json_string_value(json_object_get(jwk, "kty")), kty);
 	ck_assert_str_eq(json_string_value(json_object_get(jwk, "alg")), alg);
@@ -394,8 +395,8 @@ check_jwk(const json_t *jwk, const char *kty, const char *alg)
 START_TEST(jwks)
 {
 	struct keyring *ring;
-	json_t *j, *k;
-	char *dump;
+	json_t         *j, *k;
+	char           *dump;
 
 	use(ALG_HS256, KEYDIR "hs32.secret");
 	ring = load_ok();
@@ -416,8 +417,8 @@ START_TEST(jwks)
 	ck_assert_str_eq(json_string_value(json_object_get(k, "kid")),
 	    keys_kid(keys_at(ring, 0)));
 	ck_assert_str_eq(json_string_value(json_object_get(k, "e")), "AQAB");
-	check_jwk(
-	    json_array_get(json_object_get(j, "keys"), 1), "RSA", "RS384");
+	check_jwk(json_array_get(json_object_get(j, "keys"), 1), "RSA",
+	    "RS384");
 	json_decref(j);
 	keys_free(ring);
 
@@ -429,10 +430,10 @@ START_TEST(jwks)
 	check_jwk(k, "EC", "ES512");
 	ck_assert_str_eq(json_string_value(json_object_get(k, "crv")), "P-521");
 	/* Fixed width: 66 bytes each, whatever their leading zeros. */
-	ck_assert_uint_eq(
-	    strlen(json_string_value(json_object_get(k, "x"))), 88);
-	ck_assert_uint_eq(
-	    strlen(json_string_value(json_object_get(k, "y"))), 88);
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(k, "x"))),
+	    88);
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(k, "y"))),
+	    88);
 	json_decref(j);
 	keys_free(ring);
 }
@@ -442,15 +443,15 @@ START_TEST(generate)
 {
 	static const enum token_alg algs[] = {ALG_HS256, ALG_HS384, ALG_HS512,
 	    ALG_RS256, ALG_ES256, ALG_ES384, ALG_ES512};
-	struct keyring *ring;
-	struct stat st;
-	char path[128];
-	size_t i;
+	struct keyring             *ring;
+	struct stat                 st;
+	char                        path[128];
+	size_t                      i;
 
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/key%zu", tmpdir, i);
-		ck_assert_msg(
-		    keys_generate(algs[i], path, errbuf, sizeof(errbuf)) == 0,
+		ck_assert_msg(keys_generate(algs[i], path, errbuf,
+		                  sizeof(errbuf)) == 0,
 		    "%s", errbuf);
 		ck_assert_int_eq(stat(path, &st), 0);
 		ck_assert_uint_eq(st.st_mode & 0777, 0600);
@@ -458,13 +459,14 @@ START_TEST(generate)
 		ring = load_ok();
 		keys_free(ring);
 		/* Never overwritten. */
-		ck_assert_int_eq(
-		    keys_generate(algs[i], path, errbuf, sizeof(errbuf)), -1);
+		ck_assert_int_eq(keys_generate(algs[i], path, errbuf,
+		                     sizeof(errbuf)),
+		    -1);
 		ck_assert_ptr_nonnull(strstr(errbuf, "File exists"));
 	}
 	snprintf(path, sizeof(path), "%s/none/key", tmpdir);
-	ck_assert_int_eq(
-	    keys_generate(ALG_ES256, path, errbuf, sizeof(errbuf)), -1);
+	ck_assert_int_eq(keys_generate(ALG_ES256, path, errbuf, sizeof(errbuf)),
+	    -1);
 	ck_assert_ptr_nonnull(strstr(errbuf, path));
 }
 END_TEST
@@ -473,11 +475,11 @@ END_TEST
 START_TEST(generate_rsa512)
 {
 	struct keyring *ring;
-	char path[128];
+	char            path[128];
 
 	snprintf(path, sizeof(path), "%s/rs512", tmpdir);
-	ck_assert_int_eq(
-	    keys_generate(ALG_RS512, path, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(keys_generate(ALG_RS512, path, errbuf, sizeof(errbuf)),
+	    0);
 	use(ALG_RS512, path);
 	ring = load_ok();
 	ck_assert_uint_eq(keys_siglen(keys_at(ring, 0)), 512);
@@ -513,7 +515,7 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(keys_suite());
-	int failed;
+	int      failed;
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

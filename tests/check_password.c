@@ -23,12 +23,12 @@ struct kat {
 };
 
 static struct kat kats[32];
-static size_t nkats;
+static size_t     nkats;
 
 static void
 load_kats(void)
 {
-	char line[512], *tab1, *tab2;
+	char  line[512], *tab1, *tab2;
 	FILE *fp;
 
 	if (nkats > 0)
@@ -45,10 +45,12 @@ load_kats(void)
 		ck_assert_ptr_nonnull(tab2);
 		*tab1 = *tab2 = '\0';
 		ck_assert_uint_lt(nkats, 32);
-		snprintf(kats[nkats].label, sizeof kats[0].label, "%.63s", line);
-		snprintf(kats[nkats].password, sizeof kats[0].password, "%.127s",
-		    tab1 + 1);
-		snprintf(kats[nkats].hash, sizeof kats[0].hash, "%.255s", tab2 + 1);
+		snprintf(kats[nkats].label, sizeof kats[0].label, "%.63s",
+		    line);
+		snprintf(kats[nkats].password, sizeof kats[0].password,
+		    "%.127s", tab1 + 1);
+		snprintf(kats[nkats].hash, sizeof kats[0].hash, "%.255s",
+		    tab2 + 1);
 		nkats++;
 	}
 	fclose(fp);
@@ -58,8 +60,8 @@ load_kats(void)
 START_TEST(test_known_answers)
 {
 	const char *why = NULL;
-	char wrong[160];
-	size_t i;
+	char        wrong[160];
+	size_t      i;
 
 	load_kats();
 	for (i = 0; i < nkats; i++) {
@@ -72,15 +74,16 @@ START_TEST(test_known_answers)
 		snprintf(wrong, sizeof wrong, "%sx", k->password);
 		ck_assert_msg(password_verify(k->hash, wrong) == 0,
 		    "%s: longer password accepted", k->label);
-		snprintf(wrong, sizeof wrong, "%.*s", (int)strlen(k->password) - 1,
-		    k->password);
+		snprintf(wrong, sizeof wrong, "%.*s",
+		    (int)strlen(k->password) - 1, k->password);
 		ck_assert_msg(password_verify(k->hash, wrong) == 0,
 		    "%s: shorter password accepted", k->label);
 		ck_assert_msg(password_verify(k->hash, "") == 0,
 		    "%s: empty password accepted", k->label);
-		ck_assert_msg(password_verify(k->hash, "Correct horse battery "
-		    "staple") == 0, "%s: case-folded password accepted",
-		    k->label);
+		ck_assert_msg(password_verify(k->hash,
+		                  "Correct horse battery "
+		                  "staple") == 0,
+		    "%s: case-folded password accepted", k->label);
 	}
 }
 END_TEST
@@ -92,16 +95,17 @@ END_TEST
  */
 START_TEST(test_truncated)
 {
-	char cut[256];
+	char        cut[256];
 	const char *why;
-	size_t i, n, end;
+	size_t      i, n, end;
 
 	load_kats();
 	for (i = 0; i < nkats; i++) {
 		end = strlen(kats[i].hash);
 		if (strncmp(kats[i].hash, "$argon2", 7) == 0)
 			end = (size_t)(strrchr(kats[i].hash, '$') -
-			    kats[i].hash) + 22;
+			          kats[i].hash) +
+			    22;
 		for (n = 0; n < end; n++) {
 			snprintf(cut, sizeof cut, "%.*s", (int)n, kats[i].hash);
 			why = NULL;
@@ -109,7 +113,8 @@ START_TEST(test_truncated)
 			    "%s cut at %zu accepted", kats[i].label, n);
 			ck_assert_ptr_nonnull(why);
 			ck_assert_msg(password_verify(cut, kats[i].password) ==
-			    -1, "%s cut at %zu verified", kats[i].label, n);
+			        -1,
+			    "%s cut at %zu verified", kats[i].label, n);
 		}
 	}
 }
@@ -119,92 +124,107 @@ static const struct {
 	const char *hash;
 	const char *why;
 } malformed[] = {
-	/* one character out of the alphabet */
-	{ "$2y$04$CUax7qBp77jrGmNqHYe97ORMpBauKnBW9h8JnSwbA/2Tm6/5Fh2n!",
-	    "malformed bcrypt hash" },
-	/* cost out of range */
-	{ "$2b$99$TbKchlWcMB.3LvkvW2mE3u5.Z7NSvM53mrjA3We3J4RV02kiXV.qW",
-	    "malformed bcrypt hash" },
-	{ "$2b$03$TbKchlWcMB.3LvkvW2mE3u5.Z7NSvM53mrjA3We3J4RV02kiXV.qW",
-	    "malformed bcrypt hash" },
-	/* one character too many */
-	{ "$2b$05$TbKchlWcMB.3LvkvW2mE3u5.Z7NSvM53mrjA3We3J4RV02kiXV.qWx",
-	    "malformed bcrypt hash" },
-	{ "$2y$04$CUax7qBp77jrGmNqHYe97ORMpBauKnBW9h8JnSwbA/2Tm6/5Fh2nm ",
-	    "malformed bcrypt hash" },
-	{ "$6$rounds=10$l7dbJ0YJOPYiEyVI$GKmJoCH6BZbf71QCSLH2.omI9zq.dYaRZmTRq"
-	  "b3/ww7A8lXEzjKAim9Rxt.vCcF8WjmPnPFCLfTQ2bd4rSHtb1",
-	    "malformed sha512crypt hash" },
-	{ "$6$rounds=01000$l7dbJ0YJOPYiEyVI$GKmJoCH6BZbf71QCSLH2.omI9zq.dYaRZm"
-	  "TRqb3/ww7A8lXEzjKAim9Rxt.vCcF8WjmPnPFCLfTQ2bd4rSHtb1",
-	    "malformed sha512crypt hash" },
-	{ "$6$$GKmJoCH6BZbf71QCSLH2.omI9zq.dYaRZmTRqb3/ww7A8lXEzjKAim9Rxt.vCcF"
-	  "8WjmPnPFCLfTQ2bd4rSHtb1",
-	    "malformed sha512crypt hash" },
-	{ "$5$rounds=1000$MTBg2BZTk5fraLHH$FVFWjJG8175kmqhw8J4BiaxyKk1Su/2wt6NV"
-	  "1Qd/29.x", "malformed sha256crypt hash" },
-	{ "$y$j75$/4yQp5LAUMKrIR.LJzLV40$o3LhWGJz3gUmRRGsKMWm8Vph2eSOOVaafTV9P"
-	  "qTPew3$", "malformed yescrypt hash" },
-	{ "$y$$/4yQp5LAUMKrIR.LJzLV40$o3LhWGJz3gUmRRGsKMWm8Vph2eSOOVaafTV9PqTP"
-	  "ew3", "malformed yescrypt hash" },
-	{ "$y$o3LhWGJz3gUmRRGsKMWm8Vph2eSOOVaafTV9PqTPew3",
-	    "malformed yescrypt hash" },
-	{ "$7$BU..../....ynqMGZgMn93Z4hStq9XG5/$vNWHOtmcA0kjQ5nH.z8C9KOD1/0J0H"
-	  "f3JB48NyVTru!", "malformed scrypt hash" },
-	/* argon2: bad numbers, order, base64, lengths */
-	{ "$argon2id$v=19$m=64,t=0,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
-	  "ZPnD5aRBASUZn3jbky0Cc", "malformed argon2id hash" },
-	{ "$argon2id$v=19$m=4,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjzZ"
-	  "PnD5aRBASUZn3jbky0Cc", "malformed argon2id hash" },
-	{ "$argon2id$v=18$m=64,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
-	  "ZPnD5aRBASUZn3jbky0Cc", "malformed argon2id hash" },
-	{ "$argon2id$v=19$t=2,m=64,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
-	  "ZPnD5aRBASUZn3jbky0Cc", "malformed argon2id hash" },
-	{ "$argon2id$v=19$m=064,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQj"
-	  "zZPnD5aRBASUZn3jbky0Cc", "malformed argon2id hash" },
-	{ "$argon2id$v=19$m=64,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
-	  "ZPnD5aRBASUZn3jbky0Cd", "malformed argon2id hash" },
-	{ "$argon2id$v=19$m=64,t=2,p=1$and0Z2F0ZXNhbHQx=$stpOW9/aWo/IcWu/3EFQj"
-	  "zZPnD5aRBASUZn3jbky0Cc", "malformed argon2id hash" },
-	{ "$argon2id$v=19$m=64,t=2,p=1$c2FsdA$stpOW9/aWo/IcWu/3EFQjzZPnD5aRBAS"
-	  "UZn3jbky0Cc", "malformed argon2id hash" },
-	{ "$argon2id$v=19$m=64,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
-	  "ZPnD5aRBASUZn3jbky0Cc$", "malformed argon2id hash" },
-	{ "$argon2i$v=19$m=99999999999,t=2,p=1$and0Z2F0ZXNhbHQz$khFL6P+eah9lDX"
-	  "lBi9fKcF4Q8QAmz4tprg/HtEbcmFM", "malformed argon2i hash" },
-	/* refused by name */
-	{ "", "empty password hash" },
-	{ "correct horse battery staple",
-	    "not a password hash (plain-text passwords are not accepted)" },
-	{ "$1$WADwDAz7$7mzNt/ECCf8a50ToGqan7.",
-	    "MD5-crypt hashes are not accepted" },
-	{ "$apr1$Qpc8MJGz$k628LUkbEC11BDXvVJmMu0",
-	    "Apache MD5 (apr1) hashes are not accepted" },
-	{ "{SHA}EfatjsUqKYSrqv18O1FlA3hcIHI=",
-	    "{SHA} hashes are not accepted" },
-	{ "$argon2d$v=19$m=64,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjzZ"
-	  "PnD5aRBASUZn3jbky0Cc", "argon2d hashes are not accepted (use argon2id)" },
-	{ "$2x$04$CUax7qBp77jrGmNqHYe97ORMpBauKnBW9h8JnSwbA/2Tm6/5Fh2nm",
-	    "bcrypt $2x$ hashes are not accepted" },
-	{ "$9$abc$def", "unsupported hash format" },
-	{ "{SMD5}abc", "unsupported hash format" },
-	{ "plARFGvDJbJsY",
-	    "not a password hash (plain-text passwords are not accepted)" },
+    /* one character out of the alphabet */
+    {"$2y$04$CUax7qBp77jrGmNqHYe97ORMpBauKnBW9h8JnSwbA/2Tm6/5Fh2n!",
+        "malformed bcrypt hash"},
+    /* cost out of range */
+    {"$2b$99$TbKchlWcMB.3LvkvW2mE3u5.Z7NSvM53mrjA3We3J4RV02kiXV.qW",
+        "malformed bcrypt hash"},
+    {"$2b$03$TbKchlWcMB.3LvkvW2mE3u5.Z7NSvM53mrjA3We3J4RV02kiXV.qW",
+        "malformed bcrypt hash"},
+    /* one character too many */
+    {"$2b$05$TbKchlWcMB.3LvkvW2mE3u5.Z7NSvM53mrjA3We3J4RV02kiXV.qWx",
+        "malformed bcrypt hash"},
+    {"$2y$04$CUax7qBp77jrGmNqHYe97ORMpBauKnBW9h8JnSwbA/2Tm6/5Fh2nm ",
+        "malformed bcrypt hash"},
+    {"$6$rounds=10$l7dbJ0YJOPYiEyVI$GKmJoCH6BZbf71QCSLH2.omI9zq.dYaRZmTRq"
+     "b3/ww7A8lXEzjKAim9Rxt.vCcF8WjmPnPFCLfTQ2bd4rSHtb1",
+        "malformed sha512crypt hash"},
+    {"$6$rounds=01000$l7dbJ0YJOPYiEyVI$GKmJoCH6BZbf71QCSLH2.omI9zq.dYaRZm"
+     "TRqb3/ww7A8lXEzjKAim9Rxt.vCcF8WjmPnPFCLfTQ2bd4rSHtb1",
+        "malformed sha512crypt hash"},
+    {"$6$$GKmJoCH6BZbf71QCSLH2.omI9zq.dYaRZmTRqb3/ww7A8lXEzjKAim9Rxt.vCcF"
+     "8WjmPnPFCLfTQ2bd4rSHtb1",
+        "malformed sha512crypt hash"},
+    {"$5$rounds=1000$MTBg2BZTk5fraLHH$FVFWjJG8175kmqhw8J4BiaxyKk1Su/2wt6NV"
+     "1Qd/29.x",
+        "malformed sha256crypt hash"},
+    {"$y$j75$/4yQp5LAUMKrIR.LJzLV40$o3LhWGJz3gUmRRGsKMWm8Vph2eSOOVaafTV9P"
+     "qTPew3$",
+        "malformed yescrypt hash"},
+    {"$y$$/4yQp5LAUMKrIR.LJzLV40$o3LhWGJz3gUmRRGsKMWm8Vph2eSOOVaafTV9PqTP"
+     "ew3",
+        "malformed yescrypt hash"},
+    {"$y$o3LhWGJz3gUmRRGsKMWm8Vph2eSOOVaafTV9PqTPew3",
+        "malformed yescrypt hash"},
+    {"$7$BU..../....ynqMGZgMn93Z4hStq9XG5/$vNWHOtmcA0kjQ5nH.z8C9KOD1/0J0H"
+     "f3JB48NyVTru!",
+        "malformed scrypt hash"},
+    /* argon2: bad numbers, order, base64, lengths */
+    {"$argon2id$v=19$m=64,t=0,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
+     "ZPnD5aRBASUZn3jbky0Cc",
+        "malformed argon2id hash"},
+    {"$argon2id$v=19$m=4,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjzZ"
+     "PnD5aRBASUZn3jbky0Cc",
+        "malformed argon2id hash"},
+    {"$argon2id$v=18$m=64,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
+     "ZPnD5aRBASUZn3jbky0Cc",
+        "malformed argon2id hash"},
+    {"$argon2id$v=19$t=2,m=64,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
+     "ZPnD5aRBASUZn3jbky0Cc",
+        "malformed argon2id hash"},
+    {"$argon2id$v=19$m=064,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQj"
+     "zZPnD5aRBASUZn3jbky0Cc",
+        "malformed argon2id hash"},
+    {"$argon2id$v=19$m=64,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
+     "ZPnD5aRBASUZn3jbky0Cd",
+        "malformed argon2id hash"},
+    {"$argon2id$v=19$m=64,t=2,p=1$and0Z2F0ZXNhbHQx=$stpOW9/aWo/IcWu/3EFQj"
+     "zZPnD5aRBASUZn3jbky0Cc",
+        "malformed argon2id hash"},
+    {"$argon2id$v=19$m=64,t=2,p=1$c2FsdA$stpOW9/aWo/IcWu/3EFQjzZPnD5aRBAS"
+     "UZn3jbky0Cc",
+        "malformed argon2id hash"},
+    {"$argon2id$v=19$m=64,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjz"
+     "ZPnD5aRBASUZn3jbky0Cc$",
+        "malformed argon2id hash"},
+    {"$argon2i$v=19$m=99999999999,t=2,p=1$and0Z2F0ZXNhbHQz$khFL6P+eah9lDX"
+     "lBi9fKcF4Q8QAmz4tprg/HtEbcmFM",
+        "malformed argon2i hash"},
+    /* refused by name */
+    {"", "empty password hash"},
+    {"correct horse battery staple",
+        "not a password hash (plain-text passwords are not accepted)"},
+    {"$1$WADwDAz7$7mzNt/ECCf8a50ToGqan7.", "MD5-crypt hashes are not accepted"},
+    {"$apr1$Qpc8MJGz$k628LUkbEC11BDXvVJmMu0",
+        "Apache MD5 (apr1) hashes are not accepted"},
+    {"{SHA}EfatjsUqKYSrqv18O1FlA3hcIHI=", "{SHA} hashes are not accepted"},
+    {"$argon2d$v=19$m=64,t=2,p=1$and0Z2F0ZXNhbHQx$stpOW9/aWo/IcWu/3EFQjzZ"
+     "PnD5aRBASUZn3jbky0Cc",
+        "argon2d hashes are not accepted (use argon2id)"},
+    {"$2x$04$CUax7qBp77jrGmNqHYe97ORMpBauKnBW9h8JnSwbA/2Tm6/5Fh2nm",
+        "bcrypt $2x$ hashes are not accepted"},
+    {"$9$abc$def", "unsupported hash format"},
+    {"{SMD5}abc", "unsupported hash format"},
+    {"plARFGvDJbJsY",
+        "not a password hash (plain-text passwords are not accepted)"},
 };
 
 START_TEST(test_malformed)
 {
 	const char *why;
-	size_t i;
+	size_t      i;
 
 	load_kats();
 	for (i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
 		why = NULL;
 		ck_assert_msg(password_check_format(malformed[i].hash, &why) ==
-		    -1, "accepted: %s", malformed[i].hash);
+		        -1,
+		    "accepted: %s", malformed[i].hash);
 		ck_assert_str_eq(why, malformed[i].why);
 		ck_assert_int_eq(password_verify(malformed[i].hash,
-		    "correct horse battery staple"), -1);
+		                     "correct horse battery staple"),
+		    -1);
 		ck_assert_uint_eq(password_params_len(malformed[i].hash), 0);
 	}
 	ck_assert_int_eq(password_verify(NULL, "x"), -1);
@@ -216,9 +236,9 @@ END_TEST
 START_TEST(test_bad_parameters)
 {
 	const char *bad = "$y$jZZ$/4yQp5LAUMKrIR.LJzLV40$o3LhWGJz3gUmRRGsKMWm8V"
-	    "ph2eSOOVaafTV9PqTPew3";
+	                  "ph2eSOOVaafTV9PqTPew3";
 	const char *why = NULL;
-	char *out = (char *)1;
+	char       *out = (char *)1;
 
 	ck_assert_int_eq(password_check_format(bad, &why), 0);
 	ck_assert_int_eq(password_hash_like(bad, &out, &why), -1);
@@ -234,13 +254,13 @@ START_TEST(test_params_len)
 		const char *label;
 		const char *prefix;
 	} want[] = {
-		{ "bcrypt-2y-htpasswd", "$2y$04$" },
-		{ "yescrypt", "$y$j75$" },
-		{ "scrypt", "$7$BU..../...." },
-		{ "sha512crypt-rounds", "$6$rounds=1000$" },
-		{ "sha512crypt", "$6$" },
-		{ "argon2id", "$argon2id$v=19$m=64,t=2,p=1$" },
-		{ "argon2i-v10", "$argon2i$v=16$m=64,t=1,p=1$" },
+	    {"bcrypt-2y-htpasswd", "$2y$04$"},
+	    {"yescrypt", "$y$j75$"},
+	    {"scrypt", "$7$BU..../...."},
+	    {"sha512crypt-rounds", "$6$rounds=1000$"},
+	    {"sha512crypt", "$6$"},
+	    {"argon2id", "$argon2id$v=19$m=64,t=2,p=1$"},
+	    {"argon2i-v10", "$argon2i$v=16$m=64,t=1,p=1$"},
 	};
 	size_t i, j;
 
@@ -253,7 +273,7 @@ START_TEST(test_params_len)
 		ck_assert_uint_eq(password_params_len(kats[j].hash),
 		    strlen(want[i].prefix));
 		ck_assert(strncmp(kats[j].hash, want[i].prefix,
-		    strlen(want[i].prefix)) == 0);
+		              strlen(want[i].prefix)) == 0);
 	}
 }
 END_TEST
@@ -261,8 +281,8 @@ END_TEST
 START_TEST(test_hash_like)
 {
 	const char *why;
-	char *out;
-	size_t i, len;
+	char       *out;
+	size_t      i, len;
 
 	load_kats();
 	for (i = 0; i < nkats; i++) {
@@ -285,22 +305,24 @@ START_TEST(test_hash_new)
 		const char *name;
 		const char *prefix;
 	} algs[] = {
-		{ "argon2id", "$argon2id$v=19$m=65536,t=3,p=1$" },
-		{ "bcrypt", "$2b$12$" },
-		{ "yescrypt", "$y$" },
-		{ "sha512crypt", "$6$rounds=500000$" },
+	    {"argon2id", "$argon2id$v=19$m=65536,t=3,p=1$"},
+	    {"bcrypt", "$2b$12$"},
+	    {"yescrypt", "$y$"},
+	    {"sha512crypt", "$6$rounds=500000$"},
 	};
 	enum password_alg alg;
-	const char *why;
-	char *out;
-	size_t i;
+	const char       *why;
+	char             *out;
+	size_t            i;
 
 	for (i = 0; i < sizeof algs / sizeof algs[0]; i++) {
 		ck_assert_int_eq(password_alg_parse(algs[i].name, &alg), 0);
 		ck_assert_int_eq(password_hash(alg, "s3cret ünïcode", &out,
-		    &why), 0);
+		                     &why),
+		    0);
 		ck_assert_msg(strncmp(out, algs[i].prefix,
-		    strlen(algs[i].prefix)) == 0, "%s", out);
+		                  strlen(algs[i].prefix)) == 0,
+		    "%s", out);
 		ck_assert_int_eq(password_check_format(out, &why), 0);
 		ck_assert_int_eq(password_verify(out, "s3cret ünïcode"), 1);
 		ck_assert_int_eq(password_verify(out, "s3cret unicode"), 0);
@@ -313,9 +335,9 @@ END_TEST
 
 START_TEST(test_hash_refused)
 {
-	char big[PASSWORD_MAX + 2];
+	char        big[PASSWORD_MAX + 2];
 	const char *why;
-	char *out;
+	char       *out;
 
 	ck_assert_int_eq(password_hash(PASSWORD_ARGON2ID, "", &out, &why), -1);
 	ck_assert_str_eq(why, "empty password");
@@ -325,7 +347,8 @@ START_TEST(test_hash_refused)
 	ck_assert_str_eq(why, "password too long");
 	big[73] = '\0';
 	ck_assert_int_eq(password_hash(PASSWORD_BCRYPT, big, &out, &why), -1);
-	ck_assert_str_eq(why, "bcrypt uses only the first 72 bytes of a "
+	ck_assert_str_eq(why,
+	    "bcrypt uses only the first 72 bytes of a "
 	    "password; use argon2id");
 	ck_assert_ptr_null(out);
 }
@@ -350,7 +373,7 @@ START_TEST(test_dummy)
 
 	ck_assert_int_eq(password_check_format(password_dummy_hash(), &why), 0);
 	ck_assert(strncmp(password_dummy_hash(),
-	    "$argon2id$v=19$m=65536,t=3,p=1$", 31) == 0);
+	              "$argon2id$v=19$m=65536,t=3,p=1$", 31) == 0);
 	ck_assert_int_eq(password_verify(password_dummy_hash(), "x"), 0);
 	password_dummy_verify("x");
 	password_dummy_verify(NULL);
@@ -373,17 +396,17 @@ START_TEST(test_read_new)
 	static const struct {
 		const char *input, *want, *why;
 	} cases[] = {
-		{ "hunter2\n", "hunter2", NULL },
-		{ "hunter2\r\n", "hunter2", NULL },
-		{ "hunter2", "hunter2", NULL },
-		{ "two words\nsecond line\n", "two words", NULL },
-		{ "\n", NULL, "empty password" },
-		{ "", NULL, "no password given" },
+	    {"hunter2\n", "hunter2", NULL},
+	    {"hunter2\r\n", "hunter2", NULL},
+	    {"hunter2", "hunter2", NULL},
+	    {"two words\nsecond line\n", "two words", NULL},
+	    {"\n", NULL, "empty password"},
+	    {"", NULL, "no password given"},
 	};
 	const char *why;
-	char *out, big[PASSWORD_MAX + 10];
-	size_t i;
-	FILE *fp;
+	char       *out, big[PASSWORD_MAX + 10];
+	size_t      i;
+	FILE       *fp;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		fp = pipe_with(cases[i].input);
@@ -442,17 +465,19 @@ wait_for(struct waiter *w, int n)
 
 START_TEST(test_pool_results)
 {
-	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-		{ 0 }, 0, 1 };
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	    {0}, 0, 1};
 	struct hashpool *pool;
-	int i, sum = 0;
+	int              i, sum = 0;
 
 	load_kats();
 	pool = hashpool_new(2, 0);
 	ck_assert_ptr_nonnull(pool);
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(hashpool_submit(pool, kats[0].hash,
-		    i % 2 ? kats[0].password : "wrong", pool_done, &w), 0);
+		                     i % 2 ? kats[0].password : "wrong",
+		                     pool_done, &w),
+		    0);
 	ck_assert_int_eq(hashpool_submit(pool, "plain", "x", pool_done, &w), 0);
 	wait_for(&w, 11);
 	for (i = 0; i < 11; i++)
@@ -464,8 +489,8 @@ END_TEST
 
 START_TEST(test_pool_bounded)
 {
-	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-		{ 0 }, 0, 0 };
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	    {0}, 0, 0};
 	struct hashpool *pool;
 
 	load_kats();
@@ -473,15 +498,19 @@ START_TEST(test_pool_bounded)
 	ck_assert_ptr_nonnull(pool);
 	/* the worker takes the first job and blocks in its callback */
 	ck_assert_int_eq(hashpool_submit(pool, kats[0].hash, "a", pool_done,
-	    &w), 0);
+	                     &w),
+	    0);
 	wait_for(&w, 1);
 	ck_assert_int_eq(hashpool_submit(pool, kats[0].hash, "b", pool_done,
-	    &w), 0);
+	                     &w),
+	    0);
 	ck_assert_int_eq(hashpool_submit(pool, kats[0].hash, "c", pool_done,
-	    &w), 0);
+	                     &w),
+	    0);
 	ck_assert_uint_eq(hashpool_pending(pool), 3);
 	ck_assert_int_eq(hashpool_submit(pool, kats[0].hash, "d", pool_done,
-	    &w), -1);
+	                     &w),
+	    -1);
 	pthread_mutex_lock(&w.lock);
 	w.gate = 1;
 	pthread_cond_broadcast(&w.cond);
@@ -495,8 +524,8 @@ END_TEST
 /* An unknown user (NULL hash) is answered "no match" after the dummy. */
 START_TEST(test_pool_dummy)
 {
-	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-		{ 0 }, 0, 1 };
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	    {0}, 0, 1};
 	struct hashpool *pool = hashpool_new(0, 0);
 
 	ck_assert_ptr_nonnull(pool);
@@ -540,7 +569,7 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(password_suite());
-	int failed;
+	int      failed;
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -122,9 +122,10 @@ redis_start(void)
 			return 0;
 		}
 		if (waitpid(p, &status, WNOHANG) == p) {
-			snprintf(redis_why, sizeof redis_why, "redis-server "
-			    "exited (%d): run 'make deps'", WIFEXITED(status) ?
-			    WEXITSTATUS(status) : -1);
+			snprintf(redis_why, sizeof redis_why,
+			    "redis-server "
+			    "exited (%d): run 'make deps'",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 			return -1;
 		}
 		usleep(10000);
@@ -237,8 +238,10 @@ START_TEST(test_user_ban_and_lift)
 
 	for (i = 0; i < 4; i++) {
 		ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + i,
-		    &retry), 0);
-		ck_assert_int_eq(regulation_fail(reg, "alice", NULL, T0 + i), 0);
+		                     &retry),
+		    0);
+		ck_assert_int_eq(regulation_fail(reg, "alice", NULL, T0 + i),
+		    0);
 	}
 	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 4, &retry),
 	    0);
@@ -248,28 +251,28 @@ START_TEST(test_user_ban_and_lift)
 	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 4, &retry),
 	    1);
 	ck_assert_int_eq(retry, 300);
-	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 100,
-	    &retry), 1);
+	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 100, &retry),
+	    1);
 	ck_assert_int_eq(retry, 204);
 	/* failing or succeeding during the ban changes nothing */
 	ck_assert_int_eq(regulation_fail(reg, "alice", NULL, T0 + 100), 0);
 	ck_assert_int_eq(regulation_success(reg, "alice", NULL, T0 + 100), 0);
-	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 303,
-	    &retry), 1);
+	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 303, &retry),
+	    1);
 	ck_assert_int_eq(retry, 1);
 	/* other names are not affected */
 	ck_assert_int_eq(regulation_check(reg, "Alice", NULL, T0 + 5, &retry),
 	    0);
 	ck_assert_int_eq(retry, 0);
 	/* lifted after ban_time, with a fresh count */
-	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 304,
-	    &retry), 0);
+	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 304, &retry),
+	    0);
 	ck_assert_int_eq(retry, 0);
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(regulation_fail(reg, "alice", NULL, T0 + 305),
 		    0);
-	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 305,
-	    &retry), 0);
+	ck_assert_int_eq(regulation_check(reg, "alice", NULL, T0 + 305, &retry),
+	    0);
 	ck_assert_int_eq(regulation_fail(reg, "alice", NULL, T0 + 305),
 	    REGULATION_BANNED_USER);
 }
@@ -286,12 +289,13 @@ START_TEST(test_window)
 		    0);
 		now += 31; /* four per find_time at most */
 	}
-	ck_assert_int_eq(regulation_check(reg, "bob", "192.0.2.1", now,
-	    &retry), 0);
+	ck_assert_int_eq(regulation_check(reg, "bob", "192.0.2.1", now, &retry),
+	    0);
 	/* five within find_time do */
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(regulation_fail(reg, "carol", NULL,
-		    now + i * 29), 0);
+		                     now + i * 29),
+		    0);
 	ck_assert_int_eq(regulation_fail(reg, "carol", NULL, now + 119),
 	    REGULATION_BANNED_USER);
 }
@@ -310,24 +314,31 @@ START_TEST(test_address_ban)
 	}
 	ck_assert_int_eq(r, REGULATION_BANNED_ADDR);
 	ck_assert_int_eq(regulation_check(reg, "alice", "198.51.100.7", T0 + 1,
-	    &retry), 1);
+	                     &retry),
+	    1);
 	ck_assert_int_eq(retry, 299);
 	ck_assert_int_eq(regulation_check(reg, NULL, "198.51.100.7", T0 + 1,
-	    &retry), 1);
+	                     &retry),
+	    1);
 	/* the names themselves are not banned, nor other addresses */
 	ck_assert_int_eq(regulation_check(reg, "nobody0", "198.51.100.8",
-	    T0 + 1, &retry), 0);
+	                     T0 + 1, &retry),
+	    0);
 	ck_assert_int_eq(regulation_check(reg, "alice", "::ffff:198.51.100.8",
-	    T0 + 1, &retry), 0);
+	                     T0 + 1, &retry),
+	    0);
 	/* an IPv4-mapped IPv6 address is the same address */
 	ck_assert_int_eq(regulation_check(reg, "alice", "::ffff:198.51.100.7",
-	    T0 + 1, &retry), 1);
+	                     T0 + 1, &retry),
+	    1);
 	/* a success does not clear the address counter */
 	ck_assert_int_eq(regulation_success(reg, "alice", "198.51.100.7",
-	    T0 + 400), 0);
+	                     T0 + 400),
+	    0);
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(regulation_fail(reg, "x", "198.51.100.7",
-		    T0 + 400), 0);
+		                     T0 + 400),
+		    0);
 	ck_assert_int_eq(regulation_success(reg, "y", "198.51.100.7", T0 + 401),
 	    0);
 	ck_assert_int_eq(regulation_fail(reg, "z", "198.51.100.7", T0 + 401),
@@ -348,9 +359,11 @@ START_TEST(test_user_many_addresses)
 	}
 	ck_assert_int_eq(r, REGULATION_BANNED_USER);
 	ck_assert_int_eq(regulation_check(reg, "root", "192.0.2.200", T0,
-	    &retry), 1);
+	                     &retry),
+	    1);
 	ck_assert_int_eq(regulation_check(reg, "admin", "203.0.113.1", T0,
-	    &retry), 0);
+	                     &retry),
+	    0);
 	/* both at once: one call reports both bans */
 	for (i = 0; i < 4; i++)
 		regulation_fail(reg, "eve", "192.0.2.50", T0 + 1);
@@ -389,13 +402,18 @@ START_TEST(test_ipv6_prefix)
 		    i < 4 ? 0 : REGULATION_BANNED_ADDR);
 	}
 	ck_assert_int_eq(regulation_check(reg, NULL, "2001:db8:1:2::99", T0,
-	    &retry), 1);
+	                     &retry),
+	    1);
 	ck_assert_int_eq(regulation_check(reg, NULL,
-	    "2001:0db8:0001:0002:ffff:ffff:ffff:ffff", T0, &retry), 1);
+	                     "2001:0db8:0001:0002:ffff:ffff:ffff:ffff", T0,
+	                     &retry),
+	    1);
 	ck_assert_int_eq(regulation_check(reg, NULL, "2001:db8:1:3::1", T0,
-	    &retry), 0);
+	                     &retry),
+	    0);
 	ck_assert_int_eq(regulation_check(reg, NULL, "2001:db8:1::1", T0,
-	    &retry), 0);
+	                     &retry),
+	    0);
 	/* text that is no address is counted as text */
 	for (i = 0; i < 5; i++)
 		regulation_fail(reg, NULL, "unix", T0);
@@ -442,8 +460,8 @@ START_TEST(test_disabled)
 	for (i = 0; i < 100; i++)
 		ck_assert_int_eq(regulation_fail(off, "eve", "192.0.2.9", T0),
 		    0);
-	ck_assert_int_eq(regulation_check(off, "eve", "192.0.2.9", T0,
-	    &retry), 0);
+	ck_assert_int_eq(regulation_check(off, "eve", "192.0.2.9", T0, &retry),
+	    0);
 	regulation_stats(off, &s);
 	ck_assert_uint_eq(s.bans, 0);
 	regulation_free(off);
@@ -467,14 +485,16 @@ START_TEST(test_two_nodes)
 	second_node(&s2, &r2);
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(regulation_fail(i % 2 ? r2 : reg, "frank",
-		    NULL, T0), 0);
+		                     NULL, T0),
+		    0);
 	ck_assert_int_eq(regulation_fail(r2, "frank", NULL, T0 + 1),
 	    REGULATION_BANNED_USER);
 	ck_assert_int_eq(regulation_check(reg, "frank", NULL, T0 + 2, &retry),
 	    1);
 	ck_assert_int_eq(retry, 299);
 	ck_assert_int_eq(regulation_check(r2, "frank", "192.0.2.1", T0 + 2,
-	    &retry), 1);
+	                     &retry),
+	    1);
 	/* a success on one node clears the count for both */
 	for (i = 0; i < 4; i++)
 		regulation_fail(reg, "grace", NULL, T0);
@@ -514,11 +534,12 @@ START_TEST(test_threads)
 	pthread_t               t[TH_N];
 	char                    name[16];
 	int64_t                 retry;
-	int                     i, bans[TH_N] = { 0 }, total = 0;
+	int                     i, bans[TH_N] = {0}, total = 0;
 
 	for (i = 0; i < TH_N; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer_run,
-		    &bans[i]), 0);
+		                     &bans[i]),
+		    0);
 	for (i = 0; i < TH_N; i++) {
 		pthread_join(t[i], NULL);
 		total += bans[i];
@@ -559,7 +580,8 @@ START_TEST(test_sqlite_restart)
 	    1);
 	ck_assert_int_eq(retry, 290);
 	ck_assert_int_eq(regulation_check(reg, "x", "::ffff:192.0.2.7", T0 + 10,
-	    &retry), 1);
+	                     &retry),
+	    1);
 	ck_assert_int_eq(regulation_fail(reg, "ivy", NULL, T0 + 10),
 	    REGULATION_BANNED_USER);
 }
@@ -581,7 +603,7 @@ heap_used(void)
 START_TEST(test_flood_bounded)
 {
 	enum { CAP = 4096, NAMES = 1000000 };
-	struct store_limits     lim = { .max_counters = CAP };
+	struct store_limits     lim = {.max_counters = CAP};
 	struct regulation_stats s;
 	/* counters cost well under 4 KiB each, whatever the names */
 	const size_t bound = (size_t)CAP * 4096;
@@ -602,7 +624,8 @@ START_TEST(test_flood_bounded)
 		snprintf(addr, sizeof addr, "10.%d.%d.%d", (i >> 16) & 255,
 		    (i >> 8) & 255, i & 255);
 		ck_assert_int_eq(regulation_fail(reg, name, addr,
-		    T0 + 1 + i / 10000), 0);
+		                     T0 + 1 + i / 10000),
+		    0);
 		if (i % 100000 == 0)
 			ck_assert_uint_lt(heap_used() - base, bound);
 	}
@@ -611,9 +634,11 @@ START_TEST(test_flood_bounded)
 	ck_assert_uint_eq(s.bans, 2);
 	ck_assert_uint_eq(s.errors, 0);
 	ck_assert_int_eq(regulation_check(reg, "victim", NULL, T0 + 101,
-	    &retry), 1);
+	                     &retry),
+	    1);
 	ck_assert_int_eq(regulation_check(reg, NULL, "192.0.2.66", T0 + 101,
-	    &retry), 1);
+	                     &retry),
+	    1);
 	ck_assert_int_eq(retry, 199);
 }
 END_TEST
@@ -627,7 +652,8 @@ START_TEST(test_redis_keys)
 	char          b64[B64URL_ENCLEN(32) + 1], args[160], out[160];
 
 	ck_assert_int_eq(regulation_fail(reg, "judy", "2001:db8:a:b:c:d:e:f",
-	    T0), 0);
+	                     T0),
+	    0);
 	ck_assert_int_eq(EVP_Digest("judy", 4, md, NULL, EVP_sha256(), NULL),
 	    1);
 	b64url_encode(md, sizeof md, b64);
@@ -652,8 +678,7 @@ START_TEST(test_redis_errors)
 	int                     i;
 
 	/* The user's counter is a string: every command on it fails. */
-	ck_assert_int_eq(EVP_Digest("kim", 3, md, NULL, EVP_sha256(), NULL),
-	    1);
+	ck_assert_int_eq(EVP_Digest("kim", 3, md, NULL, EVP_sha256(), NULL), 1);
 	b64url_encode(md, sizeof md, b64);
 	snprintf(args, sizeof args, "set 'jwtgate:ctr:u:%s' garbage", b64);
 	redis_cli(args, out, sizeof out);

@@ -22,7 +22,7 @@ stop(void)
 	if (jg.pid > 0)
 		jg_stop(&jg);
 	ck_assert_msg(!jg_file_contains(jg.log, "Sanitizer") &&
-	    !jg_file_contains(jg.log, "runtime error:"),
+	        !jg_file_contains(jg.log, "runtime error:"),
 	    "sanitizer report in %s", jg.log);
 	jg_cleanup(&jg);
 }
@@ -60,10 +60,11 @@ reload(const char *marker_text, int nth)
 
 	kill(jg.pid, SIGHUP);
 	for (i = 0; i < 300 && found < nth; i++) {
-		char cmd[600];
+		char  cmd[600];
 		FILE *fp;
 
-		snprintf(cmd, sizeof cmd, "grep -c '%s' %s", marker_text, jg.log);
+		snprintf(cmd, sizeof cmd, "grep -c '%s' %s", marker_text,
+		    jg.log);
 		fp = popen(cmd, "r");
 		if (fscanf(fp, "%d", &found) != 1)
 			found = 0;
@@ -77,12 +78,14 @@ reload(const char *marker_text, int nth)
 static char *
 login(void)
 {
-	static const char *const h[] = { "Content-Type: application/json", NULL };
-	struct reply r;
-	char        *tok;
+	static const char *const h[] = {"Content-Type: application/json", NULL};
+	struct reply             r;
+	char                    *tok;
 
-	ck_assert_int_eq(jg_request(&jg, "POST", "/login", h,
-	    "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r), 0);
+	ck_assert_int_eq(
+	    jg_request(&jg, "POST", "/login", h,
+	        "{\"username\":\"alice\",\"password\":\"alice-password\"}", &r),
+	    0);
 	ck_assert_msg(r.status == 201, "login %ld %s", r.status, r.body);
 	tok = strdup(reply_header(&r, "Authorization") + 7);
 	reply_free(&r);
@@ -93,7 +96,7 @@ static long
 verify(const char *tok)
 {
 	char         auth[4096];
-	const char  *h[] = { auth, NULL };
+	const char  *h[] = {auth, NULL};
 	struct reply r;
 	long         s;
 
@@ -108,20 +111,22 @@ verify(const char *tok)
 static int
 pyjwt_verifies(const char *tok, const char *jwks)
 {
-	char  path[] = "/tmp/jwtgate-jwks.XXXXXX", cmd[8192];
-	int   fd = mkstemp(path), rc;
+	char path[] = "/tmp/jwtgate-jwks.XXXXXX", cmd[8192];
+	int  fd = mkstemp(path), rc;
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, jwks, strlen(jwks)), (ssize_t)strlen(jwks));
 	close(fd);
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c '"
+	snprintf(cmd, sizeof cmd,
+	    "/usr/bin/python3 -c '"
 	    "import jwt, json, sys\n"
 	    "keys = {k[\"kid\"]: k for k in json.load(open(sys.argv[1]))[\"keys\"]}\n"
 	    "kid = jwt.get_unverified_header(sys.argv[2])[\"kid\"]\n"
 	    "k = jwt.PyJWK(keys[kid])\n"
 	    "assert keys[kid][\"use\"] == \"sig\"\n"
 	    "jwt.decode(sys.argv[2], k.key, algorithms=[keys[kid][\"alg\"]])\n"
-	    "' %s '%s'", path, tok);
+	    "' %s '%s'",
+	    path, tok);
 	rc = system(cmd);
 	unlink(path);
 	return rc == 0;
@@ -134,7 +139,8 @@ jwks(void)
 	char        *body;
 
 	ck_assert_int_eq(jg_request(&jg, "GET", "/.well-known/jwks.json", NULL,
-	    NULL, &r), 0);
+	                     NULL, &r),
+	    0);
 	ck_assert_int_eq(r.status, 200);
 	body = strdup(r.body);
 	reply_free(&r);
@@ -144,12 +150,14 @@ jwks(void)
 static const char *
 kid_of(const char *tok, char *buf, size_t len)
 {
-	char  cmd[4096];
-	FILE *fp;
+	char   cmd[4096];
+	FILE  *fp;
 	size_t n;
 
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import jwt,sys; "
-	    "print(jwt.get_unverified_header(sys.argv[1])[\"kid\"])' '%s'", tok);
+	snprintf(cmd, sizeof cmd,
+	    "/usr/bin/python3 -c 'import jwt,sys; "
+	    "print(jwt.get_unverified_header(sys.argv[1])[\"kid\"])' '%s'",
+	    tok);
 	fp = popen(cmd, "r");
 	n = fread(buf, 1, len - 1, fp);
 	pclose(fp);
@@ -158,19 +166,22 @@ kid_of(const char *tok, char *buf, size_t len)
 	return buf;
 }
 
-#define CONF_HEAD "[server]\nlisten = 127.0.0.1:0\n[store]\ndriver = memory\n" \
+#define CONF_HEAD                                                              \
+	"[server]\nlisten = 127.0.0.1:0\n[store]\ndriver = memory\n"           \
 	"[oauth2]\nscopes = read, write\n"
 
 START_TEST(test_key_rotation_jwks)
 {
-	char  conf[1024], *t1, *t2, *set, k1[64], k2[64];
-	int   i;
+	char conf[1024], *t1, *t2, *set, k1[64], k2[64];
+	int  i;
 
-	ck_assert_int_eq(jg_prepare(&jg, "[token]\nsecret_file = secret.key\n"), 0);
+	ck_assert_int_eq(jg_prepare(&jg, "[token]\nsecret_file = secret.key\n"),
+	    0);
 	keygen("ES256", "k1.pem");
 	keygen("ES256", "k2.pem");
-	snprintf(conf, sizeof conf, CONF_HEAD "[token]\nalgorithm = ES256\n"
-	    "private_key_file = k1.pem\n");
+	snprintf(conf, sizeof conf,
+	    CONF_HEAD "[token]\nalgorithm = ES256\n"
+	              "private_key_file = k1.pem\n");
 	write_conf(conf);
 	ck_assert_int_eq(jg_restart(&jg), 0);
 
@@ -182,7 +193,9 @@ START_TEST(test_key_rotation_jwks)
 	free(set);
 
 	/* Rotate: k2 signs, k1 is retired but still accepted and published. */
-	snprintf(conf, sizeof conf, CONF_HEAD "[token]\nalgorithm = ES256\n"
+	snprintf(conf, sizeof conf,
+	    CONF_HEAD
+	    "[token]\nalgorithm = ES256\n"
 	    "private_key_file = k2.pem\nretired_key_files = k1.pem\n");
 	write_conf(conf);
 	reload("configuration reloaded", 1);
@@ -198,8 +211,9 @@ START_TEST(test_key_rotation_jwks)
 	free(set);
 
 	/* Drop k1: its tokens stop verifying, k2's go on. */
-	snprintf(conf, sizeof conf, CONF_HEAD "[token]\nalgorithm = ES256\n"
-	    "private_key_file = k2.pem\n");
+	snprintf(conf, sizeof conf,
+	    CONF_HEAD "[token]\nalgorithm = ES256\n"
+	              "private_key_file = k2.pem\n");
 	write_conf(conf);
 	reload("configuration reloaded", 2);
 	ck_assert_int_eq(verify(t1), 401);
@@ -215,9 +229,9 @@ START_TEST(test_key_rotation_jwks)
 END_TEST
 
 struct load {
-	struct jg  *jg;
-	const char *tok;
-	int         requests, failures;
+	struct jg   *jg;
+	const char  *tok;
+	int          requests, failures;
 	volatile int stop;
 };
 
@@ -233,11 +247,11 @@ load_discard(char *data, size_t size, size_t nmemb, void *cls)
 static void *
 load_run(void *arg)
 {
-	struct load *l = arg;
-	char         url[128], auth[4096];
-	CURL        *c = curl_easy_init();
+	struct load       *l = arg;
+	char               url[128], auth[4096];
+	CURL              *c = curl_easy_init();
 	struct curl_slist *h = NULL;
-	int          i;
+	int                i;
 
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/verify", l->jg->port);
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s", l->tok);
@@ -273,9 +287,12 @@ START_TEST(test_reload_under_load)
 	char        users[512];
 	int         i;
 
-	ck_assert_int_eq(jg_start(&jg, "[server]\nthreads = 2\n[token]\n"
-	    "secret_file = secret.key\n[store]\ndriver = memory\n"
-	    "[oauth2]\nscopes = read, write\n"), 0);
+	ck_assert_int_eq(
+	    jg_start(&jg,
+	        "[server]\nthreads = 2\n[token]\n"
+	        "secret_file = secret.key\n[store]\ndriver = memory\n"
+	        "[oauth2]\nscopes = read, write\n"),
+	    0);
 	tok = login();
 	memset(&l, 0, sizeof l);
 	l.jg = &jg;
@@ -285,14 +302,19 @@ START_TEST(test_reload_under_load)
 	snprintf(users, sizeof users, "%s/users.ini", jg.dir);
 	for (i = 1; i <= 5; i++) {
 		fp = fopen(users, "a");
-		fprintf(fp, "\n[user%d]\npassword = $6$q6BIxIkrpORsz66B$VJnrdsa4QsmCS5dcfAGYRxmQ6zf7tRsp6MZi9Wrt1ShRg1aYxa.ldeSnHON0ZoWcWS0pdUhiwP4ljtNYeS0i7/\n", i);
+		fprintf(fp,
+		    "\n[user%d]\npassword = $6$q6BIxIkrpORsz66B$VJnrdsa4QsmCS5dcfAGYRxmQ6zf7tRsp6MZi9Wrt1ShRg1aYxa.ldeSnHON0ZoWcWS0pdUhiwP4ljtNYeS0i7/\n",
+		    i);
 		fclose(fp);
 		if (i == 3) {
 			snprintf(conf, sizeof conf, "%s/old.key", jg.dir);
 			fp = fopen(conf, "w");
-			fputs("fedcba9876543210fedcba9876543210fedcba9876543210\n", fp);
+			fputs(
+			    "fedcba9876543210fedcba9876543210fedcba9876543210\n",
+			    fp);
 			fclose(fp);
-			write_conf("[server]\nlisten = 127.0.0.1:0\nthreads = 2\n[token]\n"
+			write_conf(
+			    "[server]\nlisten = 127.0.0.1:0\nthreads = 2\n[token]\n"
 			    "secret_file = secret.key\nretired_key_files = old.key\n"
 			    "[store]\ndriver = memory\n[oauth2]\nscopes = read, write\n");
 		}
@@ -314,8 +336,11 @@ START_TEST(test_signal_storm)
 	struct reply r;
 	int          i;
 
-	ck_assert_int_eq(jg_start(&jg, "[token]\nsecret_file = secret.key\n"
-	    "[store]\ndriver = memory\n[oauth2]\nscopes = read, write\n"), 0);
+	ck_assert_int_eq(
+	    jg_start(&jg,
+	        "[token]\nsecret_file = secret.key\n"
+	        "[store]\ndriver = memory\n[oauth2]\nscopes = read, write\n"),
+	    0);
 	for (i = 0; i < 10; i++) {
 		kill(jg.pid, SIGHUP);
 		usleep(5000);
@@ -337,11 +362,15 @@ START_TEST(test_sigterm_during_logins)
 	char cmd[1024];
 	int  i;
 
-	ck_assert_int_eq(jg_start(&jg, "[token]\nsecret_file = secret.key\n"
-	    "[store]\ndriver = memory\n[oauth2]\nscopes = read, write\n"
-	    "[login]\nhash_workers = 1\nmax_retries = 1000\n"), 0);
+	ck_assert_int_eq(
+	    jg_start(&jg,
+	        "[token]\nsecret_file = secret.key\n"
+	        "[store]\ndriver = memory\n[oauth2]\nscopes = read, write\n"
+	        "[login]\nhash_workers = 1\nmax_retries = 1000\n"),
+	    0);
 	for (i = 0; i < 40; i++) {
-		snprintf(cmd, sizeof cmd, "curl -s -m 10 -o /dev/null -H "
+		snprintf(cmd, sizeof cmd,
+		    "curl -s -m 10 -o /dev/null -H "
 		    "'Content-Type: application/json' -d '{\"username\":\"alice\","
 		    "\"password\":\"wrong%d\"}' http://127.0.0.1:%d/login &",
 		    i, jg.port);

@@ -120,11 +120,13 @@ redis_start(const char *rdir, int port, pid_t *pid, char *why, size_t len)
 			return 0;
 		}
 		if (waitpid(p, &status, WNOHANG) == p) {
-			snprintf(why, len, "redis-server %s (exit %d): "
-			    "run 'make deps'", WIFEXITED(status) &&
-			    WEXITSTATUS(status) == 127 ? "is not installed" :
-			    "failed to start", WIFEXITED(status) ?
-			    WEXITSTATUS(status) : -1);
+			snprintf(why, len,
+			    "redis-server %s (exit %d): "
+			    "run 'make deps'",
+			    WIFEXITED(status) && WEXITSTATUS(status) == 127
+			        ? "is not installed"
+			        : "failed to start",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 			return -1;
 		}
 		usleep(10000);
@@ -250,8 +252,9 @@ START_TEST(test_ping)
 {
 	ck_assert_int_eq(store_ping(st), 0);
 	ck_assert_str_eq(store_driver_name(st),
-	    driver == STORE_MEMORY ? "memory" :
-	    driver == STORE_SQLITE ? "sqlite" : "redis");
+	    driver == STORE_MEMORY       ? "memory"
+	        : driver == STORE_SQLITE ? "sqlite"
+	                                 : "redis");
 }
 END_TEST
 
@@ -367,7 +370,7 @@ START_TEST(test_refresh_expiry)
 	hash_of(h9, 9);
 	ck_assert_int_eq(store_refresh_add(st, h1, &r, T0), 0);
 	ck_assert_int_eq(store_refresh_add(st, h2, &r, T0), 0);
-	ck_assert_int_eq(store_refresh_add(st, h1, &r, T0), -1); /* twice */
+	ck_assert_int_eq(store_refresh_add(st, h1, &r, T0), -1);  /* twice */
 	ck_assert_int_eq(store_refresh_use(st, h9, T0, NULL), 1); /* unknown */
 	ck_assert_int_eq(store_refresh_use(st, h1, T0 + 10, NULL), 1);
 	ck_assert_int_eq(store_refresh_use(st, h2, T0 + 9, NULL), 0);
@@ -630,9 +633,9 @@ END_TEST
 #define CC_TOKENS  48
 #define CC_JTIS    40
 
-static struct store *cc_stores[2];
-static int           cc_wins[CC_TOKENS];
-static int           cc_errors;
+static struct store   *cc_stores[2];
+static int             cc_wins[CC_TOKENS];
+static int             cc_errors;
 static pthread_mutex_t cc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *
@@ -642,7 +645,7 @@ cc_worker(void *arg)
 	struct store *s = cc_stores[id % 2];
 	unsigned char h[32];
 	char          jti[32];
-	int           i, rv, wins[CC_TOKENS] = { 0 }, errors = 0;
+	int           i, rv, wins[CC_TOKENS] = {0}, errors = 0;
 
 	for (i = 0; i < CC_TOKENS; i++) {
 		/* Start at a different token in each thread. */
@@ -689,7 +692,8 @@ START_TEST(test_concurrency)
 	}
 	for (i = 0; i < CC_THREADS; i++)
 		ck_assert_int_eq(pthread_create(&th[i], NULL, cc_worker,
-		    (void *)i), 0);
+		                     (void *)i),
+		    0);
 	for (i = 0; i < CC_THREADS; i++)
 		pthread_join(th[i], NULL);
 	ck_assert_int_eq(cc_errors, 0);
@@ -830,7 +834,8 @@ START_TEST(test_sqlite_dir_missing)
 	cfg.store.path = path;
 	ck_assert_int_eq(store_open(&cfg, &s, err, sizeof err), -1);
 	ck_assert_msg(strstr(err, path) != NULL &&
-	    strstr(err, "No such file or directory") != NULL, "%s", err);
+	        strstr(err, "No such file or directory") != NULL,
+	    "%s", err);
 }
 END_TEST
 
@@ -838,7 +843,7 @@ END_TEST
 
 START_TEST(test_counters_capped)
 {
-	struct store_limits lim = { .max_counters = 10 };
+	struct store_limits lim = {.max_counters = 10};
 	char                key[32];
 	int64_t             until;
 	int                 i;
@@ -865,7 +870,7 @@ END_TEST
 
 START_TEST(test_memory_full)
 {
-	struct store_limits  lim = { .max_revoked = 4, .max_refresh = 4 };
+	struct store_limits  lim = {.max_revoked = 4, .max_refresh = 4};
 	struct store_refresh r;
 	unsigned char        h[32];
 	char                 name[16];
@@ -907,17 +912,18 @@ START_TEST(test_redis_open_errors)
 
 	cfg.store.url = "redis://127.0.0.1:99999/0";
 	ck_assert_int_eq(store_open(&cfg, &s, err, sizeof err), -1);
-	ck_assert_msg(strstr(err, "redis://127.0.0.1:99999/0") != NULL,
-	    "%s", err);
+	ck_assert_msg(strstr(err, "redis://127.0.0.1:99999/0") != NULL, "%s",
+	    err);
 	snprintf(bad, sizeof bad, "redis://127.0.0.1:%d/0", free_port());
 	cfg.store.url = bad;
 	ck_assert_int_eq(store_open(&cfg, &s, err, sizeof err), -1);
 	ck_assert_msg(strstr(err, bad) != NULL &&
-	    strstr(err, "Connection refused") != NULL, "%s", err);
+	        strstr(err, "Connection refused") != NULL,
+	    "%s", err);
 	cfg.store.url = "unix:/nonexistent/redis.sock";
 	ck_assert_int_eq(store_open(&cfg, &s, err, sizeof err), -1);
-	ck_assert_msg(strstr(err, "unix:/nonexistent/redis.sock") != NULL,
-	    "%s", err);
+	ck_assert_msg(strstr(err, "unix:/nonexistent/redis.sock") != NULL, "%s",
+	    err);
 	ck_assert_ptr_null(s);
 }
 END_TEST
@@ -940,8 +946,8 @@ START_TEST(test_redis_kill9)
 	hash_of(h, 11);
 	snprintf(rdir, sizeof rdir, "%s/redis", dir);
 	ck_assert_int_eq(mkdir(rdir, 0700), 0);
-	ck_assert_msg(redis_start(rdir, port, &pid, why, sizeof why) == 0,
-	    "%s", why);
+	ck_assert_msg(redis_start(rdir, port, &pid, why, sizeof why) == 0, "%s",
+	    why);
 	snprintf(myurl, sizeof myurl, "redis://127.0.0.1:%d/3", port);
 	cfg.store.url = myurl;
 	s = open_store(NULL);
@@ -957,8 +963,8 @@ START_TEST(test_redis_kill9)
 	ck_assert_int_eq(store_refresh_use(s, h, T0 + 1, NULL), -1);
 	ck_assert_int_eq(store_banned(s, "u:z", T0 + 1, &until), -1);
 
-	ck_assert_msg(redis_start(rdir, port, &pid, why, sizeof why) == 0,
-	    "%s", why);
+	ck_assert_msg(redis_start(rdir, port, &pid, why, sizeof why) == 0, "%s",
+	    why);
 	ck_assert_int_eq(store_ping(s), 0);
 	ck_assert_int_eq(store_is_revoked(s, "k9", T0 + 1), 1);
 	ck_assert_int_eq(store_refresh_use(s, h, T0 + 1, NULL), 2);
@@ -967,8 +973,8 @@ START_TEST(test_redis_kill9)
 	/* Restarted behind the pool's back: a read retries on a new
 	 * connection and answers. */
 	redis_stop(pid, SIGKILL);
-	ck_assert_msg(redis_start(rdir, port, &pid, why, sizeof why) == 0,
-	    "%s", why);
+	ck_assert_msg(redis_start(rdir, port, &pid, why, sizeof why) == 0, "%s",
+	    why);
 	ck_assert_int_eq(store_is_revoked(s, "k9", T0 + 1), 1);
 	ck_assert_int_eq(store_revoke(s, "k10", T0 + 100, T0), 0);
 	store_close(s);
@@ -995,8 +1001,10 @@ START_TEST(test_redis_ttls)
 	ck_assert_int_eq(fail3("a:t", T0), 0);
 	ck_assert_int_eq(fail3("a:t", T0), 0);
 	ck_assert_int_eq(fail3("a:t", T0), T0 + 300);
-	snprintf(cmd, sizeof cmd, "for k in $(redis-cli -p %d --scan); do "
-	    "redis-cli -p %d ttl \"$k\"; done", redis_port, redis_port);
+	snprintf(cmd, sizeof cmd,
+	    "for k in $(redis-cli -p %d --scan); do "
+	    "redis-cli -p %d ttl \"$k\"; done",
+	    redis_port, redis_port);
 	fp = popen(cmd, "r");
 	ck_assert_ptr_nonnull(fp);
 	while (fgets(line, sizeof line, fp) != NULL) {
@@ -1082,7 +1090,7 @@ main(void)
 	}
 	redis_port = free_port();
 	if (redis_start(redis_dir, redis_port, &redis_pid, redis_why,
-	    sizeof redis_why) == -1) {
+	        sizeof redis_why) == -1) {
 		redis_pid = 0;
 		fprintf(stderr, "check_store: %s\n", redis_why);
 	}

@@ -30,16 +30,16 @@
 #include "token.h"
 #include "xmalloc.h"
 
-#define KEYDIR	FIXTURES "/keys/"
+#define KEYDIR  FIXTURES "/keys/"
 #define INTEROP FIXTURES "/../interop/pyjwt_interop.py"
-#define PYTHON	"/usr/bin/python3"
-#define NOW	1700000000
+#define PYTHON  "/usr/bin/python3"
+#define NOW     1700000000
 
 static const struct alg_fixture {
 	enum token_alg alg;
-	const char *name;
-	const char *key;     /* active: secret or private PEM */
-	const char *retired; /* a second key of the same kind */
+	const char    *name;
+	const char    *key;     /* active: secret or private PEM */
+	const char    *retired; /* a second key of the same kind */
 } fx[] = {
     {ALG_HS256, "HS256", KEYDIR "hs32.secret", KEYDIR "hs32b.secret"},
     {ALG_HS384, "HS384", KEYDIR "hs48.secret", KEYDIR "hs64.secret"},
@@ -52,11 +52,11 @@ static const struct alg_fixture {
     {ALG_ES512, "ES512", KEYDIR "ec521.pem", NULL},
 };
 
-static struct config cfg;
-static char *retired[4];
-static char *lists[4][4];
-static struct keyring *ring;
-static struct token_verifier *ver;
+static struct config             cfg;
+static char                     *retired[4];
+static char                     *lists[4][4];
+static struct keyring           *ring;
+static struct token_verifier    *ver;
 static const struct alg_fixture *cur;
 
 static void
@@ -125,7 +125,7 @@ static unsigned char *
 read_secret(const char *path, size_t *len)
 {
 	static unsigned char buf[256];
-	FILE *f = fopen(path, "rb");
+	FILE                *f = fopen(path, "rb");
 
 	ck_assert_ptr_nonnull(f);
 	*len = fread(buf, 1, sizeof(buf), f);
@@ -150,14 +150,14 @@ static size_t
 sign_raw(enum token_alg alg, const char *keyfile, const char *input,
     unsigned char *sig)
 {
-	unsigned char der[1024];
-	size_t len = sizeof(der), klen, half;
-	unsigned int hlen;
+	unsigned char        der[1024];
+	size_t               len = sizeof(der), klen, half;
+	unsigned int         hlen;
 	const unsigned char *p = der, *key;
-	EVP_MD_CTX *ctx;
-	EVP_PKEY *pkey;
-	ECDSA_SIG *es;
-	FILE *f;
+	EVP_MD_CTX          *ctx;
+	EVP_PKEY            *pkey;
+	ECDSA_SIG           *es;
+	FILE                *f;
 
 	if (alg <= ALG_HS512) {
 		key = read_secret(keyfile, &klen);
@@ -169,10 +169,10 @@ sign_raw(enum token_alg alg, const char *keyfile, const char *input,
 	ck_assert_ptr_nonnull(pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL));
 	fclose(f);
 	ctx = EVP_MD_CTX_new();
-	ck_assert_int_eq(
-	    EVP_DigestSignInit(ctx, NULL, md_of(alg), NULL, pkey), 1);
+	ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, md_of(alg), NULL, pkey),
+	    1);
 	ck_assert_int_eq(EVP_DigestSign(ctx, der, &len,
-			     (const unsigned char *)input, strlen(input)),
+	                     (const unsigned char *)input, strlen(input)),
 	    1);
 	EVP_MD_CTX_free(ctx);
 	if (alg <= ALG_RS512) {
@@ -193,8 +193,8 @@ static char *
 join(const char *hdr, const char *pay, const unsigned char *sig, size_t siglen)
 {
 	size_t hl = strlen(hdr), pl = strlen(pay);
-	char *t = xmalloc(
-	    B64URL_ENCLEN(hl) + B64URL_ENCLEN(pl) + B64URL_ENCLEN(siglen) + 3);
+	char  *t = xmalloc(
+	     B64URL_ENCLEN(hl) + B64URL_ENCLEN(pl) + B64URL_ENCLEN(siglen) + 3);
 	size_t o;
 
 	o = b64url_encode((const unsigned char *)hdr, hl, t);
@@ -207,12 +207,12 @@ join(const char *hdr, const char *pay, const unsigned char *sig, size_t siglen)
 
 /* header.payload signed with keyfile by alg. */
 static char *
-craft_with(
-    enum token_alg alg, const char *keyfile, const char *hdr, const char *pay)
+craft_with(enum token_alg alg, const char *keyfile, const char *hdr,
+    const char *pay)
 {
 	unsigned char sig[1024];
-	char *unsigned_tok, *t;
-	size_t n;
+	char         *unsigned_tok, *t;
+	size_t        n;
 
 	unsigned_tok = join(hdr, pay, (const unsigned char *)"", 0);
 	unsigned_tok[strlen(unsigned_tok) - 1] = '\0'; /* drop the last '.' */
@@ -234,9 +234,9 @@ static char *
 fmt(const char *f, ...)
 {
 	static char buf[8][1024];
-	static int next;
-	char *b = buf[next++ % 8];
-	va_list ap;
+	static int  next;
+	char       *b = buf[next++ % 8];
+	va_list     ap;
 
 	va_start(ap, f);
 	vsnprintf(b, 1024, f, ap);
@@ -260,13 +260,13 @@ std_pay(void)
 static void
 expect_at(const char *tok, double now, enum token_status st, const char *why)
 {
-	const char *reason = NULL;
-	json_t *claims = NULL;
+	const char       *reason = NULL;
+	json_t           *claims = NULL;
 	enum token_status got;
 
 	got = token_verify(ver, tok, strlen(tok), now, &claims, &reason);
-	ck_assert_msg(
-	    got == st, "token_verify = %d (%s), want %d", got, reason, st);
+	ck_assert_msg(got == st, "token_verify = %d (%s), want %d", got, reason,
+	    st);
 	if (why != NULL)
 		ck_assert_msg(strcmp(reason, why) == 0, "why '%s', want '%s'",
 		    reason, why);
@@ -285,8 +285,8 @@ expect(const char *tok, enum token_status st, const char *why)
 
 /* craft, verify at NOW, free. */
 static void
-expect_crafted(
-    const char *hdr, const char *pay, enum token_status st, const char *why)
+expect_crafted(const char *hdr, const char *pay, enum token_status st,
+    const char *why)
 {
 	char *t = craft(hdr, pay);
 
@@ -298,8 +298,8 @@ static char *
 issue(int64_t now)
 {
 	struct token_params p = {.sub = "alice"};
-	char *jwt, *jti;
-	const char *err = NULL;
+	char               *jwt, *jti;
+	const char         *err = NULL;
 
 	ck_assert_int_eq(token_issue(ver, &p, now, &jwt, &jti, &err), TOKEN_OK);
 	free(jti);
@@ -314,10 +314,10 @@ START_TEST(b64url_canonical)
 	    "AB\n", "AB$", "Zg=", "Zh", "Zm9", "Zm9vYh", "QUJDRA==",
 	    "\xc3\xa9"
 	    "AA"};
-	unsigned char in[64], out[64];
-	char enc[128];
-	size_t n, i;
-	long r;
+	unsigned char            in[64], out[64];
+	char                     enc[128];
+	size_t                   n, i;
+	long                     r;
 
 	for (i = 0; i < sizeof(in); i++)
 		in[i] = (unsigned char)(i * 37 + 11);
@@ -327,8 +327,9 @@ START_TEST(b64url_canonical)
 		ck_assert_int_eq(b64url_decode(enc, strlen(enc), out), (long)n);
 		ck_assert_int_eq(memcmp(in, out, n), 0);
 	}
-	ck_assert_str_eq(
-	    (b64url_encode((const unsigned char *)"\xfb\xff", 2, enc), enc),
+	ck_assert_str_eq((b64url_encode((const unsigned char *)"\xfb\xff", 2,
+	                      enc),
+	                     enc),
 	    "-_8");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r = b64url_decode(bad[i], strlen(bad[i]), out);
@@ -353,9 +354,9 @@ setup_loop(void)
 static json_t *
 segment_json(const char *tok, int n)
 {
-	const char *s = tok, *e;
+	const char   *s = tok, *e;
 	unsigned char buf[2048];
-	long len;
+	long          len;
 
 	while (n-- > 0)
 		s = strchr(s, '.') + 1;
@@ -368,33 +369,34 @@ segment_json(const char *tok, int n)
 START_TEST(roundtrip)
 {
 	const struct alg_fixture *f = &fx[_i];
-	struct token_params p = {.sub = "alice"};
-	json_t *claims, *hdr, *extras;
-	char *jwt, *jti;
-	const char *err, *why;
+	struct token_params       p = {.sub = "alice"};
+	json_t                   *claims, *hdr, *extras;
+	char                     *jwt, *jti;
+	const char               *err, *why;
 
 	start(f);
 	/* Without iss, aud, extras. */
 	ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt, &jti, &err), TOKEN_OK);
 	ck_assert_uint_eq(strlen(jti), 22);
-	ck_assert_int_eq(
-	    token_verify(ver, jwt, strlen(jwt), NOW, &claims, &why), TOKEN_OK);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(claims, "sub")), "alice");
-	ck_assert_int_eq(
-	    json_integer_value(json_object_get(claims, "exp")), NOW + 3600);
-	ck_assert_int_eq(
-	    json_integer_value(json_object_get(claims, "iat")), NOW);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(claims, "jti")), jti);
+	ck_assert_int_eq(token_verify(ver, jwt, strlen(jwt), NOW, &claims,
+	                     &why),
+	    TOKEN_OK);
+	ck_assert_str_eq(json_string_value(json_object_get(claims, "sub")),
+	    "alice");
+	ck_assert_int_eq(json_integer_value(json_object_get(claims, "exp")),
+	    NOW + 3600);
+	ck_assert_int_eq(json_integer_value(json_object_get(claims, "iat")),
+	    NOW);
+	ck_assert_str_eq(json_string_value(json_object_get(claims, "jti")),
+	    jti);
 	ck_assert_ptr_null(json_object_get(claims, "iss"));
 	ck_assert_ptr_null(json_object_get(claims, "aud"));
-	ck_assert_int_eq(
-	    json_object_size(json_object_get(claims, "extras")), 0);
+	ck_assert_int_eq(json_object_size(json_object_get(claims, "extras")),
+	    0);
 	json_decref(claims);
 	hdr = segment_json(jwt, 0);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(hdr, "alg")), f->name);
+	ck_assert_str_eq(json_string_value(json_object_get(hdr, "alg")),
+	    f->name);
 	ck_assert_str_eq(json_string_value(json_object_get(hdr, "typ")), "JWT");
 	ck_assert_str_eq(json_string_value(json_object_get(hdr, "kid")),
 	    keys_kid(keys_at(ring, 0)));
@@ -408,24 +410,24 @@ START_TEST(roundtrip)
 	list_set(&cfg.token.audience, "api", "web");
 	list_set(&cfg.token.accepted_audiences, "web", NULL);
 	start(f);
-	extras = json_pack(
-	    "{s:[s,s], s:s}", "roles", "admin", "dev", "name", "Alice");
+	extras = json_pack("{s:[s,s], s:s}", "roles", "admin", "dev", "name",
+	    "Alice");
 	p.extras = extras;
 	p.scope = "read write";
 	p.ttl = 60;
 	p.claims = json_pack("{s:i}", "tenant", 7);
 	ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt, NULL, &err), TOKEN_OK);
-	ck_assert_int_eq(
-	    token_verify(ver, jwt, strlen(jwt), NOW + 59.5, &claims, &why),
+	ck_assert_int_eq(token_verify(ver, jwt, strlen(jwt), NOW + 59.5,
+	                     &claims, &why),
 	    TOKEN_OK);
 	ck_assert_str_eq(json_string_value(json_object_get(claims, "iss")),
 	    "https://auth.example");
 	ck_assert_int_eq(json_array_size(json_object_get(claims, "aud")), 2);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(claims, "scope")), "read write");
+	ck_assert_str_eq(json_string_value(json_object_get(claims, "scope")),
+	    "read write");
 	ck_assert(json_equal(json_object_get(claims, "extras"), extras));
-	ck_assert_int_eq(
-	    json_integer_value(json_object_get(claims, "tenant")), 7);
+	ck_assert_int_eq(json_integer_value(json_object_get(claims, "tenant")),
+	    7);
 	json_decref(claims);
 	expect_at(jwt, NOW + 60, TOKEN_INVALID, "expired");
 	free(jwt);
@@ -437,7 +439,7 @@ END_TEST
 /* libjwt 1.10 once dropped leading zero bytes of R or S: many ES tokens. */
 START_TEST(es_many)
 {
-	int i;
+	int   i;
 	char *t;
 
 	start(&fx[_i]);
@@ -453,9 +455,9 @@ END_TEST
 START_TEST(rotation)
 {
 	const struct alg_fixture *f = &fx[_i];
-	const char *kid;
-	json_t *hdr;
-	char *t;
+	const char               *kid;
+	json_t                   *hdr;
+	char                     *t;
 
 	if (f->retired == NULL)
 		return;
@@ -473,7 +475,7 @@ START_TEST(rotation)
 	/* Signed by the retired key but naming the active one. */
 	t = craft_with(f->alg, f->retired,
 	    fmt("{\"alg\":\"%s\",\"kid\":\"%s\"}", f->name,
-		keys_kid(keys_at(ring, 0))),
+	        keys_kid(keys_at(ring, 0))),
 	    std_pay());
 	expect(t, TOKEN_INVALID, NULL);
 	free(t);
@@ -494,18 +496,18 @@ END_TEST
 START_TEST(rfc7515_a1)
 {
 	static const char k64[] = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T"
-				  "-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
+	                          "-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
 	static const char tok[] =
 	    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
 	    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
 	    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
 	    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-	static const struct alg_fixture a1 = {
-	    ALG_HS256, "HS256", "/tmp/check_token_a1.key", NULL};
-	unsigned char key[64];
-	const char *why;
-	char *bad;
-	FILE *f;
+	static const struct alg_fixture a1 = {ALG_HS256, "HS256",
+	    "/tmp/check_token_a1.key", NULL};
+	unsigned char                   key[64];
+	const char                     *why;
+	char                           *bad;
+	FILE                           *f;
 
 	ck_assert_int_eq(b64url_decode(k64, strlen(k64), key), 64);
 	ck_assert_ptr_nonnull(f = fopen(a1.key, "wb"));
@@ -514,15 +516,15 @@ START_TEST(rfc7515_a1)
 	start(&a1);
 	unlink(a1.key);
 
-	ck_assert_int_eq(
-	    token_verify_signature(ver, tok, strlen(tok), &why), TOKEN_OK);
+	ck_assert_int_eq(token_verify_signature(ver, tok, strlen(tok), &why),
+	    TOKEN_OK);
 	expect_at(tok, 1300819000, TOKEN_INVALID,
 	    "sub missing, empty or not a string");
 	/* One bit off and even the signature layer refuses it. */
 	bad = xstrdup(tok);
 	bad[strlen(bad) - 1] = 'Y';
-	ck_assert_int_eq(
-	    token_verify_signature(ver, bad, strlen(bad), &why), TOKEN_INVALID);
+	ck_assert_int_eq(token_verify_signature(ver, bad, strlen(bad), &why),
+	    TOKEN_INVALID);
 	ck_assert_str_eq(why, "bad signature");
 	free(bad);
 }
@@ -536,8 +538,8 @@ START_TEST(rfc7515_a5)
 	    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
 	    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ.";
 
-	expect_at(
-	    tok, 1300819000, TOKEN_INVALID, "signature length fits no key");
+	expect_at(tok, 1300819000, TOKEN_INVALID,
+	    "signature length fits no key");
 }
 END_TEST
 
@@ -547,7 +549,7 @@ END_TEST
 START_TEST(trap_hs256_with_rsa_public_pem)
 {
 	static const unsigned char zeros[256];
-	char *t;
+	char                      *t;
 
 	start(&fx[3]); /* RS256 */
 	t = craft_with(ALG_HS256, KEYDIR "rsa2048.pub.pem",
@@ -566,8 +568,8 @@ START_TEST(trap_alg_spelling)
 {
 	static const char *const algs[] = {"hs256", "Hs256", "HS256 ", "none",
 	    "None", "NONE", "HS512", "RS256", ""};
-	size_t i;
-	char *t;
+	size_t                   i;
+	char                    *t;
 
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		/* Validly signed with the real secret: only alg is wrong. */
@@ -602,7 +604,7 @@ inject(const char *tok, long off, const char *c)
 {
 	const char *sig = strrchr(tok, '.') + 1;
 	size_t at = off < 0 ? strlen(tok) : (size_t)(sig - tok) + (size_t)off;
-	char *t = xmalloc(strlen(tok) + strlen(c) + 1);
+	char  *t = xmalloc(strlen(tok) + strlen(c) + 1);
 
 	memcpy(t, tok, at);
 	strcpy(t + at, c);
@@ -616,11 +618,11 @@ static const char alphabet[] =
 /* libb64 skips what it does not know; jwtgate refuses it. */
 START_TEST(trap_signature_injection)
 {
-	static const char *const junk[] = {
-	    "=", "==", "$", " ", "\n", "+", "/", ".", "%3D"};
+	static const char *const  junk[] = {"=", "==", "$", " ", "\n", "+", "/",
+	     ".", "%3D"};
 	const struct alg_fixture *f = &fx[_i];
-	char *tok, *t, *sig;
-	size_t i, slen;
+	char                     *tok, *t, *sig;
+	size_t                    i, slen;
 
 	start(f);
 	tok = issue(NOW);
@@ -663,11 +665,11 @@ static char *
 with_s(const char *tok, const BIGNUM *order, int how)
 {
 	unsigned char sig[132];
-	const char *s64 = strrchr(tok, '.') + 1;
-	long n = b64url_decode(s64, strlen(s64), sig);
-	size_t half = (size_t)n / 2, keep = (size_t)(s64 - tok);
-	BIGNUM *s = BN_bin2bn(sig + half, (int)half, NULL);
-	char *t;
+	const char   *s64 = strrchr(tok, '.') + 1;
+	long          n = b64url_decode(s64, strlen(s64), sig);
+	size_t        half = (size_t)n / 2, keep = (size_t)(s64 - tok);
+	BIGNUM       *s = BN_bin2bn(sig + half, (int)half, NULL);
+	char         *t;
 
 	if (how == 0)
 		BN_sub(s, order, s);
@@ -689,10 +691,10 @@ with_s(const char *tok, const BIGNUM *order, int how)
  */
 START_TEST(trap_ecdsa_high_s)
 {
-	static const int nids[] = {
-	    NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
-	EC_GROUP *g;
-	char *tok, *t;
+	static const int nids[] = {NID_X9_62_prime256v1, NID_secp384r1,
+	    NID_secp521r1};
+	EC_GROUP        *g;
+	char            *tok, *t;
 
 	start(&fx[6 + _i]);
 	g = EC_GROUP_new_by_curve_name(nids[_i]);
@@ -721,13 +723,13 @@ START_TEST(trap_duplicate_keys)
 	    TOKEN_INVALID, "header not a JSON object");
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"alice\",\"sub\":\"root\","
-		"\"iat\":%d,\"exp\":%d}",
-		NOW, NOW + 60),
+	        "\"iat\":%d,\"exp\":%d}",
+	        NOW, NOW + 60),
 	    TOKEN_INVALID, "payload not a JSON object");
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d,\"exp\":%d,"
-		"\"exp\":%d}",
-		NOW, NOW - 60, NOW + 60),
+	        "\"exp\":%d}",
+	        NOW, NOW - 60, NOW + 60),
 	    TOKEN_INVALID, "payload not a JSON object");
 }
 END_TEST
@@ -737,77 +739,77 @@ START_TEST(trap_payload_shapes)
 	static const char *const pays[] = {"[]", "[{\"sub\":\"a\"}]",
 	    "\"alice\"", "42", "null", "true", "", " ", "{", "{}garbage",
 	    "{\"sub\":\"a\\u0000b\",\"iat\":1,\"exp\":9999999999}"};
-	size_t i;
+	size_t                   i;
 
 	for (i = 0; i < sizeof(pays) / sizeof(pays[0]); i++)
 		expect_crafted(std_hdr(), pays[i], TOKEN_INVALID,
 		    "payload not a JSON object");
 	expect_crafted("[\"HS256\"]", std_pay(), TOKEN_INVALID,
 	    "header not a JSON object");
-	expect_crafted(
-	    "", std_pay(), TOKEN_INVALID, "header not a JSON object");
+	expect_crafted("", std_pay(), TOKEN_INVALID,
+	    "header not a JSON object");
 }
 END_TEST
 
 START_TEST(trap_exp_types)
 {
-	static const char *const bad[] = {
-	    "\"1800000000\"", "true", "false", "null", "[1800000000]", "{}"};
-	size_t i;
+	static const char *const bad[] = {"\"1800000000\"", "true", "false",
+	    "null", "[1800000000]", "{}"};
+	size_t                   i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_crafted(std_hdr(),
 		    fmt("{\"sub\":\"a\",\"iat\":%d,"
-			"\"exp\":%s}",
-			NOW, bad[i]),
+		        "\"exp\":%s}",
+		        NOW, bad[i]),
 		    TOKEN_INVALID, "exp missing or not a number");
 	/* Out of range: jansson refuses to parse, never wraps or saturates. */
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d,\"exp\":"
-		"99999999999999999999}",
-		NOW),
+	        "99999999999999999999}",
+	        NOW),
 	    TOKEN_INVALID, "payload not a JSON object");
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d,\"exp\":"
-		"1e400}",
-		NOW),
+	        "1e400}",
+	        NOW),
 	    TOKEN_INVALID, "payload not a JSON object");
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d,\"exp\":"
-		"-99999999999999999999}",
-		NOW),
+	        "-99999999999999999999}",
+	        NOW),
 	    TOKEN_INVALID, "payload not a JSON object");
 	/* Huge but representable: valid NumericDates. */
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d,\"exp\":"
-		"9223372036854775807}",
-		NOW),
+	        "9223372036854775807}",
+	        NOW),
 	    TOKEN_OK, NULL);
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d,\"exp\":"
-		"-9223372036854775808}",
-		NOW),
+	        "-9223372036854775808}",
+	        NOW),
 	    TOKEN_INVALID, "expired");
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d,\"exp\":"
-		"1e300}",
-		NOW),
+	        "1e300}",
+	        NOW),
 	    TOKEN_OK, NULL);
 	/* Floats are NumericDates, compared without rounding. */
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d,\"exp\":"
-		"%d.5}",
-		NOW, NOW),
+	        "%d.5}",
+	        NOW, NOW),
 	    TOKEN_OK, NULL);
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d,\"exp\":"
-		"%d.5}",
-		NOW, NOW - 1),
+	        "%d.5}",
+	        NOW, NOW - 1),
 	    TOKEN_INVALID, "expired");
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":%d.0,\"exp\":"
-		"%d.0}",
-		NOW, NOW),
+	        "%d.0}",
+	        NOW, NOW),
 	    TOKEN_INVALID, "expired");
 }
 END_TEST
@@ -831,8 +833,8 @@ START_TEST(trap_missing_claims)
 	    TOKEN_INVALID, "sub missing, empty or not a string");
 	expect_crafted(std_hdr(),
 	    fmt("{\"sub\":\"a\",\"iat\":\"%d\",\"exp\":"
-		"%d}",
-		NOW, NOW + 9),
+	        "%d}",
+	        NOW, NOW + 9),
 	    TOKEN_INVALID, "iat missing or not a number");
 	/* verify_expiry = false: exp is still required. */
 	cfg.token.verify_expiry = false;
@@ -847,16 +849,16 @@ END_TEST
 /* 9 MB: refused on its length, before any byte is decoded. */
 START_TEST(trap_huge_token)
 {
-	size_t big = 9 * 1024 * 1024;
-	char *t = xmalloc(big + 1), *ok, *pad;
+	size_t      big = 9 * 1024 * 1024;
+	char       *t = xmalloc(big + 1), *ok, *pad;
 	const char *why;
 
 	memset(t, 'A', big);
 	t[100] = '.';
 	t[200] = '.';
 	t[big] = '\0';
-	ck_assert_int_eq(
-	    token_verify(ver, t, big, NOW, NULL, &why), TOKEN_INVALID);
+	ck_assert_int_eq(token_verify(ver, t, big, NOW, NULL, &why),
+	    TOKEN_INVALID);
 	ck_assert_str_eq(why, "token longer than max_token_bytes");
 	free(t);
 
@@ -901,11 +903,11 @@ START_TEST(trap_kid)
 	expect_crafted("{\"alg\":\"HS256\",\"kid\":\"\"}", std_pay(),
 	    TOKEN_INVALID, "kid names no configured key");
 	expect_crafted(fmt("{\"alg\":\"HS256\",\"kid\":\"%s\"}",
-			   keys_kid(keys_at(ring, 0))),
+	                   keys_kid(keys_at(ring, 0))),
 	    std_pay(), TOKEN_OK, NULL);
 	/* A prefix of the kid is not the kid. */
 	expect_crafted(fmt("{\"alg\":\"HS256\",\"kid\":\"%.15s\"}",
-			   keys_kid(keys_at(ring, 0))),
+	                   keys_kid(keys_at(ring, 0))),
 	    std_pay(), TOKEN_INVALID, "kid names no configured key");
 }
 END_TEST
@@ -913,35 +915,35 @@ END_TEST
 /* jku and jwk point at the attacker's key; neither is ever used. */
 START_TEST(trap_jku_jwk)
 {
-	char *t, *evil;
+	char           *t, *evil;
 	struct keyring *evil_ring;
-	json_t *jwks;
-	char err[256];
+	json_t         *jwks;
+	char            err[256];
 
 	start(&fx[3]); /* RS256 with rsa2048 */
 	cfg.token.private_key_file = KEYDIR "rsa3072.pem";
 	ck_assert_int_eq(keys_load(&cfg, &evil_ring, err, sizeof(err)), 0);
 	jwks = keys_jwks(evil_ring);
-	evil = json_dumps(
-	    json_array_get(json_object_get(jwks, "keys"), 0), JSON_COMPACT);
+	evil = json_dumps(json_array_get(json_object_get(jwks, "keys"), 0),
+	    JSON_COMPACT);
 	t = craft_with(ALG_RS256, KEYDIR "rsa3072.pem",
 	    fmt("{\"alg\":\"RS256\",\"jku\":\"https://evil.example/jwks\","
-		"\"jwk\":%s,\"x5u\":\"https://evil.example/c\"}",
-		evil),
+	        "\"jwk\":%s,\"x5u\":\"https://evil.example/c\"}",
+	        evil),
 	    std_pay());
 	expect(t, TOKEN_INVALID, "signature length fits no key");
 	free(t);
 	t = craft_with(ALG_RS256, KEYDIR "rsa3072.pem",
 	    fmt("{\"alg\":\"RS256\",\"kid\":\"%s\",\"jwk\":%s}",
-		keys_kid(keys_at(evil_ring, 0)), evil),
+	        keys_kid(keys_at(evil_ring, 0)), evil),
 	    std_pay());
 	expect(t, TOKEN_INVALID, NULL);
 	free(t);
 	/* Present but ignored on a token our key signed. */
 	t = craft_with(ALG_RS256, KEYDIR "rsa2048.pem",
 	    fmt("{\"alg\":\"RS256\",\"jku\":\"https://evil.example/jwks\","
-		"\"jwk\":%s}",
-		evil),
+	        "\"jwk\":%s}",
+	        evil),
 	    std_pay());
 	expect(t, TOKEN_OK, NULL);
 	free(t);
@@ -965,7 +967,7 @@ END_TEST
 
 START_TEST(form)
 {
-	char *tok = craft(std_hdr(), std_pay()), *t;
+	char  *tok = craft(std_hdr(), std_pay()), *t;
 	size_t len = strlen(tok);
 
 	expect(tok, TOKEN_OK, NULL);
@@ -981,8 +983,8 @@ START_TEST(form)
 	memcpy(t, tok, len);
 	t[len] = '\0';
 	t[len + 1] = 'A';
-	ck_assert_int_eq(
-	    token_verify(ver, t, len + 1, NOW, NULL, NULL), TOKEN_INVALID);
+	ck_assert_int_eq(token_verify(ver, t, len + 1, NOW, NULL, NULL),
+	    TOKEN_INVALID);
 	/* Not NUL-terminated at len: only len bytes are read. */
 	t[len] = 'Z';
 	ck_assert_int_eq(token_verify(ver, t, len, NOW, NULL, NULL), TOKEN_OK);
@@ -1080,10 +1082,10 @@ pay_with(const char *extra)
 
 START_TEST(claims_types)
 {
-	expect_pay(
-	    pay_with("\"iss\":1"), NOW, TOKEN_INVALID, "iss not a string");
-	expect_pay(
-	    pay_with("\"iss\":null"), NOW, TOKEN_INVALID, "iss not a string");
+	expect_pay(pay_with("\"iss\":1"), NOW, TOKEN_INVALID,
+	    "iss not a string");
+	expect_pay(pay_with("\"iss\":null"), NOW, TOKEN_INVALID,
+	    "iss not a string");
 	expect_pay(pay_with("\"jti\":12"), NOW, TOKEN_INVALID,
 	    "jti not a string of 1 to 256 bytes");
 	expect_pay(pay_with("\"jti\":\"\""), NOW, TOKEN_INVALID,
@@ -1155,19 +1157,19 @@ END_TEST
 START_TEST(claims_required_and_extras)
 {
 	const char *why;
-	json_t *claims;
-	char *t;
+	json_t     *claims;
+	char       *t;
 
 	list_set(&cfg.token.require_claims, "role", NULL);
-	expect_pay(
-	    pay_with(""), NOW, TOKEN_INVALID, "a required claim is missing");
+	expect_pay(pay_with(""), NOW, TOKEN_INVALID,
+	    "a required claim is missing");
 	expect_pay(pay_with("\"role\":null"), NOW, TOKEN_INVALID,
 	    "a required claim is missing");
 	expect_pay(pay_with("\"role\":\"\""), NOW, TOKEN_OK, NULL);
 	/* Unknown top-level claims are kept. */
 	t = craft(std_hdr(), pay_with("\"role\":false,\"team\":[1,2]"));
-	ck_assert_int_eq(
-	    token_verify(ver, t, strlen(t), NOW, &claims, &why), TOKEN_OK);
+	ck_assert_int_eq(token_verify(ver, t, strlen(t), NOW, &claims, &why),
+	    TOKEN_OK);
 	ck_assert_int_eq(json_array_size(json_object_get(claims, "team")), 2);
 	ck_assert(json_is_false(json_object_get(claims, "role")));
 	json_decref(claims);
@@ -1180,45 +1182,45 @@ END_TEST
 START_TEST(issue_refusals)
 {
 	struct token_params p = {.sub = "alice"};
-	char *jwt, *jti;
-	const char *err;
-	json_t *c;
+	char               *jwt, *jti;
+	const char         *err;
+	json_t             *c;
 
 	p.sub = "";
-	ck_assert_int_eq(
-	    token_issue(ver, &p, NOW, &jwt, &jti, &err), TOKEN_INVALID);
+	ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt, &jti, &err),
+	    TOKEN_INVALID);
 	ck_assert_str_eq(err, "empty subject");
 	ck_assert_ptr_null(jwt);
 	p.sub = NULL;
-	ck_assert_int_eq(
-	    token_issue(ver, &p, NOW, &jwt, &jti, &err), TOKEN_INVALID);
+	ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt, &jti, &err),
+	    TOKEN_INVALID);
 	p.sub = "alice";
 	p.ttl = -5;
-	ck_assert_int_eq(
-	    token_issue(ver, &p, NOW, &jwt, &jti, &err), TOKEN_INVALID);
+	ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt, &jti, &err),
+	    TOKEN_INVALID);
 	ck_assert_str_eq(err, "non-positive lifetime");
 	p.ttl = 0;
 	cfg.token.ttl = 0;
-	ck_assert_int_eq(
-	    token_issue(ver, &p, NOW, &jwt, &jti, &err), TOKEN_INVALID);
+	ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt, &jti, &err),
+	    TOKEN_INVALID);
 	cfg.token.ttl = 3600;
 	p.ttl = INT64_MAX;
-	ck_assert_int_eq(
-	    token_issue(ver, &p, NOW, &jwt, &jti, &err), TOKEN_INVALID);
+	ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt, &jti, &err),
+	    TOKEN_INVALID);
 	ck_assert_str_eq(err, "expiry in the past or out of range");
 	p.ttl = 10;
-	ck_assert_int_eq(
-	    token_issue(ver, &p, -100, &jwt, &jti, &err), TOKEN_INVALID);
+	ck_assert_int_eq(token_issue(ver, &p, -100, &jwt, &jti, &err),
+	    TOKEN_INVALID);
 	p.ttl = 0;
 	c = json_pack("{s:s}", "sub", "root");
 	p.claims = c;
-	ck_assert_int_eq(
-	    token_issue(ver, &p, NOW, &jwt, &jti, &err), TOKEN_INVALID);
+	ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt, &jti, &err),
+	    TOKEN_INVALID);
 	json_decref(c);
 	p.claims = NULL;
 	p.extras = json_string("x");
-	ck_assert_int_eq(
-	    token_issue(ver, &p, NOW, &jwt, &jti, &err), TOKEN_INVALID);
+	ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt, &jti, &err),
+	    TOKEN_INVALID);
 	json_decref(p.extras);
 }
 END_TEST
@@ -1226,13 +1228,13 @@ END_TEST
 START_TEST(issue_unique_jti)
 {
 	struct token_params p = {.sub = "alice"};
-	char *jwt[2], *jti[2];
-	const char *err;
-	int i;
+	char               *jwt[2], *jti[2];
+	const char         *err;
+	int                 i;
 
 	for (i = 0; i < 2; i++)
-		ck_assert_int_eq(
-		    token_issue(ver, &p, NOW, &jwt[i], &jti[i], &err),
+		ck_assert_int_eq(token_issue(ver, &p, NOW, &jwt[i], &jti[i],
+		                     &err),
 		    TOKEN_OK);
 	ck_assert_str_ne(jti[0], jti[1]);
 	ck_assert_str_ne(jwt[0], jwt[1]);
@@ -1245,7 +1247,7 @@ END_TEST
 
 START_TEST(claim_args)
 {
-	json_t *c = json_object();
+	json_t     *c = json_object();
 	const char *err;
 
 	ck_assert_int_eq(token_claim_arg(c, "team=42", &err), 0);
@@ -1256,8 +1258,8 @@ START_TEST(claim_args)
 	ck_assert_int_eq(token_claim_arg(c, "empty=", &err), 0);
 	ck_assert_int_eq(token_claim_arg(c, "eq=a=b", &err), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(c, "team")), 42);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(c, "name")), "Alice Liddell");
+	ck_assert_str_eq(json_string_value(json_object_get(c, "name")),
+	    "Alice Liddell");
 	ck_assert(json_is_true(json_object_get(c, "admin")));
 	ck_assert_str_eq(json_string_value(json_object_get(c, "s")), "42");
 	ck_assert_int_eq(json_array_size(json_object_get(c, "l")), 2);
@@ -1276,38 +1278,39 @@ END_TEST
 
 struct worker {
 	const struct token_verifier *v;
-	const char *tok;
-	int rounds;
-	int bad;
+	const char                  *tok;
+	int                          rounds;
+	int                          bad;
 };
 
 static void *
 worker_run(void *arg)
 {
 	struct worker *w = arg;
-	int i;
+	int            i;
 
 	for (i = 0; i < w->rounds; i++)
 		if (token_verify(w->v, w->tok, strlen(w->tok), NOW, NULL,
-			NULL) != TOKEN_OK)
+		        NULL) != TOKEN_OK)
 			w->bad++;
 	return NULL;
 }
 
 START_TEST(concurrent_verify)
 {
-	pthread_t th[8];
+	pthread_t     th[8];
 	struct worker w[8];
-	char *tok;
-	int i;
+	char         *tok;
+	int           i;
 
 	start(&fx[_i == 0 ? 0 : 6]);
 	tok = issue(NOW);
 	for (i = 0; i < 8; i++) {
 		/* ECDSA costs ~75 us a check: keep this short on 2 CPUs. */
 		w[i] = (struct worker){ver, tok, _i == 0 ? 2000 : 100, 0};
-		ck_assert_int_eq(
-		    pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+		ck_assert_int_eq(pthread_create(&th[i], NULL, worker_run,
+		                     &w[i]),
+		    0);
 	}
 	for (i = 0; i < 8; i++) {
 		pthread_join(th[i], NULL);
@@ -1326,10 +1329,10 @@ static int interop(char *out, size_t outlen, const char *fmtstr, ...)
 static int
 interop(char *out, size_t outlen, const char *fmtstr, ...)
 {
-	char args[4096], cmd[8192];
+	char    args[4096], cmd[8192];
 	va_list ap;
-	FILE *p;
-	size_t n;
+	FILE   *p;
+	size_t  n;
 
 	va_start(ap, fmtstr);
 	vsnprintf(args, sizeof(args), fmtstr, ap);
@@ -1346,32 +1349,32 @@ interop(char *out, size_t outlen, const char *fmtstr, ...)
 START_TEST(interop_pyjwt_verifies_jwtgate)
 {
 	const struct alg_fixture *f = &fx[_i];
-	struct token_params p = {.sub = "alice"};
-	char *jwt, out[4096];
-	const char *err;
-	json_t *claims;
-	int64_t now = (int64_t)time(NULL);
+	struct token_params       p = {.sub = "alice"};
+	char                     *jwt, out[4096];
+	const char               *err;
+	json_t                   *claims;
+	int64_t                   now = (int64_t)time(NULL);
 
 	cfg.token.issuer = "https://auth.example";
 	start(f);
 	p.extras = json_pack("{s:[s]}", "roles", "admin");
 	ck_assert_int_eq(token_issue(ver, &p, now, &jwt, NULL, &err), TOKEN_OK);
 	json_decref(p.extras);
-	ck_assert_int_eq(
-	    interop(out, sizeof(out), "verify %s %s %s", f->name, f->key, jwt),
+	ck_assert_int_eq(interop(out, sizeof(out), "verify %s %s %s", f->name,
+	                     f->key, jwt),
 	    0);
 	ck_assert_ptr_nonnull(claims = json_loads(out, 0, NULL));
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(claims, "sub")), "alice");
+	ck_assert_str_eq(json_string_value(json_object_get(claims, "sub")),
+	    "alice");
 	ck_assert_str_eq(json_string_value(json_object_get(claims, "iss")),
 	    "https://auth.example");
 	json_decref(claims);
 	/* And a tampered one fails there too. */
 	jwt[strlen(jwt) - 2] = jwt[strlen(jwt) - 2] == 'a' ? 'b' : 'a';
 	ck_assert_int_ne(interop(out, sizeof(out),
-			     "verify %s %s %s "
-			     "2>/dev/null",
-			     f->name, f->key, jwt),
+	                     "verify %s %s %s "
+	                     "2>/dev/null",
+	                     f->name, f->key, jwt),
 	    0);
 	free(jwt);
 }
@@ -1380,35 +1383,36 @@ END_TEST
 START_TEST(interop_jwtgate_verifies_pyjwt)
 {
 	const struct alg_fixture *f = &fx[_i];
-	char out[4096];
-	const char *why;
-	json_t *claims;
+	char                      out[4096];
+	const char               *why;
+	json_t                   *claims;
 
 	cfg.token.issuer = "https://py.example";
 	list_set(&cfg.token.accepted_issuers, "https://py.example", NULL);
 	list_set(&cfg.token.accepted_audiences, "api", NULL);
 	start(f);
 	ck_assert_int_eq(interop(out, sizeof(out),
-			     "mint %s %s bob %d "
-			     "https://py.example api",
-			     f->name, f->key, NOW),
+	                     "mint %s %s bob %d "
+	                     "https://py.example api",
+	                     f->name, f->key, NOW),
 	    0);
-	ck_assert_int_eq(
-	    token_verify(ver, out, strlen(out), NOW, &claims, &why), TOKEN_OK);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(claims, "sub")), "bob");
+	ck_assert_int_eq(token_verify(ver, out, strlen(out), NOW, &claims,
+	                     &why),
+	    TOKEN_OK);
+	ck_assert_str_eq(json_string_value(json_object_get(claims, "sub")),
+	    "bob");
 	json_decref(claims);
 	/* PyJWT with a kid header: the configured kid is honoured. */
 	ck_assert_int_eq(interop(out, sizeof(out),
-			     "mint %s %s bob %d "
-			     "https://py.example api %s",
-			     f->name, f->key, NOW, keys_kid(keys_at(ring, 0))),
+	                     "mint %s %s bob %d "
+	                     "https://py.example api %s",
+	                     f->name, f->key, NOW, keys_kid(keys_at(ring, 0))),
 	    0);
 	expect(out, TOKEN_OK, NULL);
 	ck_assert_int_eq(interop(out, sizeof(out),
-			     "mint %s %s bob %d "
-			     "https://py.example api other-kid",
-			     f->name, f->key, NOW),
+	                     "mint %s %s bob %d "
+	                     "https://py.example api other-kid",
+	                     f->name, f->key, NOW),
 	    0);
 	expect(out, TOKEN_INVALID, "kid names no configured key");
 }
@@ -1493,7 +1497,7 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(token_suite());
-	int failed;
+	int      failed;
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -21,8 +21,8 @@
 #define PW2 "pässwörd ✓"
 
 static struct config cfg;
-static char *scopes[] = { "read", "write", "admin" };
-static char tmppath[64];
+static char         *scopes[] = {"read", "write", "admin"};
+static char          tmppath[64];
 
 static void
 setup(void)
@@ -45,8 +45,8 @@ static struct userdb *
 load_ok(const char *file, enum users_format format)
 {
 	struct config_errors errs;
-	struct userdb *db = NULL;
-	size_t i;
+	struct userdb       *db = NULL;
+	size_t               i;
 
 	cfg.users.file = (char *)file;
 	cfg.users.format = format;
@@ -64,7 +64,7 @@ static void
 write_tmp(const char *text, size_t len, enum users_format format)
 {
 	FILE *fp;
-	int fd;
+	int   fd;
 
 	snprintf(tmppath, sizeof tmppath, "/tmp/check_users.XXXXXX");
 	fd = mkstemp(tmppath);
@@ -82,9 +82,9 @@ expect_errors(const char *file, enum users_format format,
     const char *const *want, size_t nwant)
 {
 	struct config_errors errs;
-	struct userdb *db = NULL;
-	char err[512], full[600];
-	size_t i;
+	struct userdb       *db = NULL;
+	char                 err[512], full[600];
+	size_t               i;
 
 	cfg.users.file = (char *)file;
 	cfg.users.format = format;
@@ -104,9 +104,9 @@ expect_errors(const char *file, enum users_format format,
 
 START_TEST(test_good_ini)
 {
-	struct userdb *db = load_ok(DIR "good.ini", USERS_FORMAT_INI);
+	struct userdb     *db = load_ok(DIR "good.ini", USERS_FORMAT_INI);
 	const struct user *u;
-	char name64[65];
+	char               name64[65];
 
 	ck_assert_uint_eq(users_count(db), 6);
 	u = users_find(db, "alice");
@@ -159,11 +159,10 @@ END_TEST
 
 START_TEST(test_good_htpasswd)
 {
-	struct userdb *db = load_ok(DIR "good.htpasswd",
-	    USERS_FORMAT_HTPASSWD);
-	static const char *const names[] = { "alice", "bob", "carol", "dave" };
-	const struct user *u;
-	size_t i;
+	struct userdb *db = load_ok(DIR "good.htpasswd", USERS_FORMAT_HTPASSWD);
+	static const char *const names[] = {"alice", "bob", "carol", "dave"};
+	const struct user       *u;
+	size_t                   i;
 
 	ck_assert_uint_eq(users_count(db), 4);
 	for (i = 0; i < 4; i++) {
@@ -180,19 +179,19 @@ END_TEST
 START_TEST(test_bad_syntax)
 {
 	static const char *const want[] = {
-		"2: password: outside a user section",
-		"5: expected 'key = value'",
-		"6: section header without ']'",
-		"7: [alice]: duplicate user (first at line 3)",
-		"9: unexpected text after ']'",
-		"10: user name contains ':'",
-		"11: user name longer than 64 bytes",
-		"12: empty user name",
-		"13: user name has leading or trailing spaces",
-		"16: [grace]: missing key name",
-		"17: expected 'key = value'",
-		"18: line too long (at most 199 bytes)",
-		"19: [carol]: missing password",
+	    "2: password: outside a user section",
+	    "5: expected 'key = value'",
+	    "6: section header without ']'",
+	    "7: [alice]: duplicate user (first at line 3)",
+	    "9: unexpected text after ']'",
+	    "10: user name contains ':'",
+	    "11: user name longer than 64 bytes",
+	    "12: empty user name",
+	    "13: user name has leading or trailing spaces",
+	    "16: [grace]: missing key name",
+	    "17: expected 'key = value'",
+	    "18: line too long (at most 199 bytes)",
+	    "19: [carol]: missing password",
 	};
 
 	expect_errors(DIR "bad-syntax.ini", USERS_FORMAT_INI, want,
@@ -203,22 +202,22 @@ END_TEST
 START_TEST(test_bad_keys)
 {
 	static const char *const want[] = {
-		"4: [alice] password: duplicate key (first at line 3)",
-		"5: [alice] colour: unknown key",
-		"6: [alice] disabled: expected a boolean "
-		    "(true/false/yes/no/on/off/1/0)",
-		"7: [alice] scopes: unknown scope 'delete' "
-		    "(not in [oauth2] scopes)",
-		"8: [alice] roles: invalid list (empty item)",
-		"9: [alice] name: empty value",
-		"10: [alice] email: contains control characters",
-		"12: [bob] password: {SHA} hashes are not accepted",
-		"14: [grace] password: MD5-crypt hashes are not accepted",
-		"15: [grace] password: duplicate key (first at line 14)",
-		"17: [heidi] password: malformed bcrypt hash",
-		"19: [ivan] password: not a password hash "
-		    "(plain-text passwords are not accepted)",
-		"21: [judy] password: hash parameters rejected by libcrypt",
+	    "4: [alice] password: duplicate key (first at line 3)",
+	    "5: [alice] colour: unknown key",
+	    "6: [alice] disabled: expected a boolean "
+	    "(true/false/yes/no/on/off/1/0)",
+	    "7: [alice] scopes: unknown scope 'delete' "
+	    "(not in [oauth2] scopes)",
+	    "8: [alice] roles: invalid list (empty item)",
+	    "9: [alice] name: empty value",
+	    "10: [alice] email: contains control characters",
+	    "12: [bob] password: {SHA} hashes are not accepted",
+	    "14: [grace] password: MD5-crypt hashes are not accepted",
+	    "15: [grace] password: duplicate key (first at line 14)",
+	    "17: [heidi] password: malformed bcrypt hash",
+	    "19: [ivan] password: not a password hash "
+	    "(plain-text passwords are not accepted)",
+	    "21: [judy] password: hash parameters rejected by libcrypt",
 	};
 
 	expect_errors(DIR "bad-keys.ini", USERS_FORMAT_INI, want,
@@ -229,14 +228,14 @@ END_TEST
 START_TEST(test_bad_htpasswd)
 {
 	static const char *const want[] = {
-		"3: expected 'user:hash'",
-		"4: alice: duplicate user (first at line 2)",
-		"5: carol: not a password hash "
-		    "(plain-text passwords are not accepted)",
-		"6: empty user name",
-		"7: dave: malformed bcrypt hash",
-		"8: erin: Apache MD5 (apr1) hashes are not accepted",
-		"9: frank: {SHA} hashes are not accepted",
+	    "3: expected 'user:hash'",
+	    "4: alice: duplicate user (first at line 2)",
+	    "5: carol: not a password hash "
+	    "(plain-text passwords are not accepted)",
+	    "6: empty user name",
+	    "7: dave: malformed bcrypt hash",
+	    "8: erin: Apache MD5 (apr1) hashes are not accepted",
+	    "9: frank: {SHA} hashes are not accepted",
 	};
 
 	expect_errors(DIR "bad.htpasswd", USERS_FORMAT_HTPASSWD, want,
@@ -248,18 +247,17 @@ START_TEST(test_nul_and_control)
 {
 	static const char ini[] = "[alice]\npassword = x\0y\n";
 	static const char ht[] = "al\x01ice:$2y$04$CUax7qBp77jrGmNqHYe97ORMpBa"
-	    "uKnBW9h8JnSwbA/2Tm6/5Fh2nm\n";
+	                         "uKnBW9h8JnSwbA/2Tm6/5Fh2nm\n";
 	struct config_errors errs;
-	struct userdb *db = NULL;
-	char want[128];
+	struct userdb       *db = NULL;
+	char                 want[128];
 
 	write_tmp(ini, sizeof ini - 1, USERS_FORMAT_INI);
 	ck_assert_int_eq(users_load_all(&cfg, &db, &errs), -1);
 	ck_assert_uint_eq(errs.n, 2);
 	snprintf(want, sizeof want, "%s:2: line contains a NUL byte", tmppath);
 	ck_assert_str_eq(errs.msg[0], want);
-	snprintf(want, sizeof want, "%s:1: [alice]: missing password",
-	    tmppath);
+	snprintf(want, sizeof want, "%s:1: [alice]: missing password", tmppath);
 	ck_assert_str_eq(errs.msg[1], want);
 	unlink(tmppath);
 
@@ -276,12 +274,13 @@ END_TEST
 START_TEST(test_missing_file)
 {
 	struct userdb *db = NULL;
-	char err[512];
+	char           err[512];
 
 	cfg.users.file = DIR "no-such-file.ini";
 	ck_assert_int_eq(users_load(&cfg, &db, err, sizeof err), -1);
-	ck_assert_str_eq(err, DIR "no-such-file.ini: cannot open: "
-	    "No such file or directory");
+	ck_assert_str_eq(err,
+	    DIR "no-such-file.ini: cannot open: "
+	        "No such file or directory");
 	ck_assert_ptr_null(db);
 }
 END_TEST
@@ -290,10 +289,10 @@ END_TEST
 START_TEST(test_many_errors)
 {
 	struct config_errors errs;
-	struct userdb *db = NULL;
-	char text[2048];
-	size_t len = 0;
-	int i;
+	struct userdb       *db = NULL;
+	char                 text[2048];
+	size_t               len = 0;
+	int                  i;
 
 	for (i = 0; i < 20; i++)
 		len += (size_t)snprintf(text + len, sizeof text - len,
@@ -310,7 +309,7 @@ START_TEST(test_reload_keeps_old)
 {
 	struct userdb *db = load_ok(DIR "good.ini", USERS_FORMAT_INI);
 	struct userdb *old = db;
-	char err[512];
+	char           err[512];
 
 	cfg.users.file = DIR "bad-keys.ini";
 	ck_assert_int_eq(users_load(&cfg, &db, err, sizeof err), -1);
@@ -323,13 +322,12 @@ END_TEST
 
 START_TEST(test_refcount)
 {
-	struct userdb *db = load_ok(DIR "good.htpasswd",
-	    USERS_FORMAT_HTPASSWD);
+	struct userdb *db = load_ok(DIR "good.htpasswd", USERS_FORMAT_HTPASSWD);
 	struct userdb *held = users_ref(db);
 	const struct user *u = users_find(held, "alice");
 
 	ck_assert_ptr_eq(held, db);
-	users_unref(db);               /* the reloader lets go */
+	users_unref(db);                    /* the reloader lets go */
 	ck_assert_str_eq(u->name, "alice"); /* the request still may read */
 	users_unref(held);
 	users_unref(NULL);
@@ -340,11 +338,11 @@ END_TEST
 /* The dummy takes the parameters most users have. */
 START_TEST(test_dummy_majority)
 {
-	FILE *fp = fopen(FIXTURES "/users/hashes.txt", "r");
-	char line[512], *bcrypt = NULL, *argon = NULL, text[2048];
+	FILE          *fp = fopen(FIXTURES "/users/hashes.txt", "r");
+	char           line[512], *bcrypt = NULL, *argon = NULL, text[2048];
 	struct userdb *db;
-	const char *dummy;
-	int len;
+	const char    *dummy;
+	int            len;
 
 	ck_assert_ptr_nonnull(fp);
 	while (fgets(line, sizeof line, fp) != NULL) {
@@ -383,18 +381,18 @@ END_TEST
 START_TEST(test_many_users)
 {
 	const char *hash = "$2y$04$CUax7qBp77jrGmNqHYe97ORMpBauKnBW9h8JnSwbA/"
-	    "2Tm6/5Fh2nm";
+	                   "2Tm6/5Fh2nm";
 	enum { N = 20000 };
 	struct userdb *db;
-	char name[32], *text;
-	size_t len = 0, cap = (size_t)N * 96;
-	int i;
+	char           name[32], *text;
+	size_t         len = 0, cap = (size_t)N * 96;
+	int            i;
 
 	text = malloc(cap);
 	ck_assert_ptr_nonnull(text);
 	for (i = 0; i < N; i++)
-		len += (size_t)snprintf(text + len, cap - len, "user%d:%s\n",
-		    i, hash);
+		len += (size_t)snprintf(text + len, cap - len, "user%d:%s\n", i,
+		    hash);
 	write_tmp(text, len, USERS_FORMAT_HTPASSWD);
 	free(text);
 	db = load_ok(tmppath, USERS_FORMAT_HTPASSWD);
@@ -437,7 +435,7 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(users_suite());
-	int failed;
+	int      failed;
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

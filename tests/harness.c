@@ -32,7 +32,7 @@ static CURL *shared_curl;
 static void
 sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -54,9 +54,9 @@ write_file(const char *path, const char *text, mode_t mode)
 static char *
 read_file(const char *path)
 {
-	FILE  *fp = fopen(path, "r");
-	char  *buf;
-	long   len;
+	FILE *fp = fopen(path, "r");
+	char *buf;
+	long  len;
 
 	if (fp == NULL)
 		return NULL;
@@ -85,8 +85,8 @@ jg_file_contains(const char *path, const char *text)
 int
 jg_prepare(struct jg *jg, const char *ini)
 {
-	char  path[400], *users, *text;
-	int   has_listen = strstr(ini, "listen") != NULL;
+	char path[400], *users, *text;
+	int  has_listen = strstr(ini, "listen") != NULL;
 
 	memset(jg, 0, sizeof *jg);
 	snprintf(jg->dir, sizeof jg->dir, "/tmp/jwtgate-test.XXXXXX");
@@ -95,8 +95,9 @@ jg_prepare(struct jg *jg, const char *ini)
 	snprintf(jg->conf, sizeof jg->conf, "%s/jwtgate.ini", jg->dir);
 	snprintf(jg->log, sizeof jg->log, "%s/stderr.log", jg->dir);
 	snprintf(path, sizeof path, "%s/secret.key", jg->dir);
-	if (write_file(path, "0123456789abcdef0123456789abcdef0123456789abcdef\n",
-	    0600) == -1)
+	if (write_file(path,
+	        "0123456789abcdef0123456789abcdef0123456789abcdef\n",
+	        0600) == -1)
 		return -1;
 	users = read_file(FIXTURES "/users.ini");
 	if (users == NULL)
@@ -106,8 +107,9 @@ jg_prepare(struct jg *jg, const char *ini)
 	free(users);
 	/* Port 0 on loopback unless the test chose its own listen address. */
 	if (!has_listen && strstr(ini, "[server]") != NULL) {
-		const char *after = strstr(ini, "[server]") + strlen("[server]");
-		size_t      head = (size_t)(after - ini);
+		const char *after =
+		    strstr(ini, "[server]") + strlen("[server]");
+		size_t head = (size_t)(after - ini);
 
 		text = malloc(strlen(ini) + 64);
 		memcpy(text, ini, head);
@@ -145,7 +147,8 @@ jg_restart(struct jg *jg)
 		int fd = open(jg->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		dup2(fd, STDERR_FILENO);
-		execl(JWTGATE_BIN, "jwtgate", "serve", "-c", jg->conf, (char *)NULL);
+		execl(JWTGATE_BIN, "jwtgate", "serve", "-c", jg->conf,
+		    (char *)NULL);
 		_exit(127);
 	}
 	/* Up to 10 s for the "listening on" line. */
@@ -161,7 +164,9 @@ jg_restart(struct jg *jg)
 			at[strcspn(at, "\"\n")] = '\0';
 			snprintf(jg->addr, sizeof jg->addr, "%s", at);
 			colon = strrchr(jg->addr, ':');
-			jg->port = strncmp(jg->addr, "unix:", 5) == 0 ? 0 : atoi(colon + 1);
+			jg->port = strncmp(jg->addr, "unix:", 5) == 0
+			    ? 0
+			    : atoi(colon + 1);
 			free(log);
 			return 0;
 		}
@@ -219,7 +224,7 @@ slurp(int fd)
 	int    rounds = 0;
 
 	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfd = {fd, POLLIN, 0};
 		ssize_t       n;
 
 		if (poll(&pfd, 1, 100) == 0) {
@@ -241,8 +246,8 @@ slurp(int fd)
 int
 jg_run(const char *const *args, const char *input, char **out, char **err)
 {
-	int   pin[2], pout[2], perr[2], status, n = 0;
-	pid_t pid;
+	int         pin[2], pout[2], perr[2], status, n = 0;
+	pid_t       pid;
 	const char *argv[32];
 
 	argv[n++] = "jwtgate";
@@ -309,7 +314,7 @@ jg_request(struct jg *jg, const char *method, const char *path,
     const char *const *headers, const char *body, struct reply *r)
 {
 	struct curl_slist *hl = NULL;
-	struct buf         b = { NULL, 0 }, h = { NULL, 0 };
+	struct buf         b = {NULL, 0}, h = {NULL, 0};
 	char               url[2048];
 	CURLcode           rc;
 
@@ -320,7 +325,8 @@ jg_request(struct jg *jg, const char *method, const char *path,
 		curl_easy_reset(shared_curl);
 	if (strncmp(jg->addr, "unix:", 5) == 0) {
 		snprintf(url, sizeof url, "http://localhost%s", path);
-		curl_easy_setopt(shared_curl, CURLOPT_UNIX_SOCKET_PATH, jg->addr + 5);
+		curl_easy_setopt(shared_curl, CURLOPT_UNIX_SOCKET_PATH,
+		    jg->addr + 5);
 	} else
 		snprintf(url, sizeof url, "http://%s%s", jg->addr, path);
 	curl_easy_setopt(shared_curl, CURLOPT_URL, url);
@@ -339,7 +345,8 @@ jg_request(struct jg *jg, const char *method, const char *path,
 	curl_easy_setopt(shared_curl, CURLOPT_HTTPHEADER, hl);
 	if (body != NULL) {
 		curl_easy_setopt(shared_curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(shared_curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		curl_easy_setopt(shared_curl, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(body));
 	}
 	rc = curl_easy_perform(shared_curl);
 	curl_slist_free_all(hl);
@@ -361,12 +368,12 @@ const char *
 reply_header(const struct reply *r, const char *name)
 {
 	static __thread char value[4096];
-	const char *line = r->headers;
-	size_t      nlen = strlen(name);
+	const char          *line = r->headers;
+	size_t               nlen = strlen(name);
 
 	while (line != NULL && *line != '\0') {
 		const char *eol = strstr(line, "\r\n");
-		size_t      len = eol != NULL ? (size_t)(eol - line) : strlen(line);
+		size_t len = eol != NULL ? (size_t)(eol - line) : strlen(line);
 
 		if (len > nlen && strncasecmp(line, name, nlen) == 0 &&
 		    line[nlen] == ':') {
@@ -407,7 +414,8 @@ jg_raw(struct jg *jg, const char *data, size_t len, int timeout_ms, char *out,
 	sin.sin_port = htons((uint16_t)jg->port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd == -1 || connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
+	if (fd == -1 ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -418,7 +426,7 @@ jg_raw(struct jg *jg, const char *data, size_t len, int timeout_ms, char *out,
 	}
 	out[0] = '\0';
 	while (waited < timeout_ms && got + 1 < outlen) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfd = {fd, POLLIN, 0};
 		ssize_t       n;
 
 		if (poll(&pfd, 1, 50) == 0) {

@@ -22,8 +22,8 @@ struct reply {
 	long   status;
 	char  *body;
 	size_t body_len;
-	char  *headers;     /* all response headers, as received */
-	long   new_conns;   /* connections libcurl opened for this request */
+	char  *headers;   /* all response headers, as received */
+	long   new_conns; /* connections libcurl opened for this request */
 };
 
 /*
@@ -31,32 +31,32 @@ struct reply {
  * fixture) and jwtgate.ini with `ini` as its text; "listen" is added to
  * [server] unless `ini` sets it. Returns 0.
  */
-int  jg_prepare(struct jg *jg, const char *ini);
+int jg_prepare(struct jg *jg, const char *ini);
 /* jg_prepare() then start `jwtgate serve`; 0 once it logs its port. */
-int  jg_start(struct jg *jg, const char *ini);
+int jg_start(struct jg *jg, const char *ini);
 /* Start serve again on the same directory (after a stop or a kill). */
-int  jg_restart(struct jg *jg);
+int jg_restart(struct jg *jg);
 /* SIGTERM, wait up to 12 s (then SIGKILL); the exit status, or -1. */
 int  jg_stop(struct jg *jg);
 void jg_cleanup(struct jg *jg);
 
 /* Run jwtgate with args; exit status, stdout and stderr (caller frees). */
-int  jg_run(const char *const *args, const char *input, char **out, char **err);
+int jg_run(const char *const *args, const char *input, char **out, char **err);
 
 /*
  * One request on a shared curl handle (so keep-alive is observable).
  * headers: NULL-terminated "Name: value" strings, or NULL.
  */
-int  jg_request(struct jg *jg, const char *method, const char *path,
-    const char *const *headers, const char *body, struct reply *r);
-void jg_reset_connection(void);
+int         jg_request(struct jg *jg, const char *method, const char *path,
+            const char *const *headers, const char *body, struct reply *r);
+void        jg_reset_connection(void);
 const char *reply_header(const struct reply *r, const char *name);
-void reply_free(struct reply *r);
+void        reply_free(struct reply *r);
 
 /* Send raw bytes on a new TCP connection; read the answer (bounded). */
-int  jg_raw(struct jg *jg, const char *data, size_t len, int timeout_ms,
+int jg_raw(struct jg *jg, const char *data, size_t len, int timeout_ms,
     char *out, size_t outlen);
 /* Does the file contain the text? */
-int  jg_file_contains(const char *path, const char *text);
+int jg_file_contains(const char *path, const char *text);
 
 #endif
