@@ -76,8 +76,9 @@ distcheck: build
 format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h bench/*.c
 
-# Static analysis; jansson's foreach macros are unknown to cppcheck.
+# Layout and static analysis; jansson's foreach macros are unknown to cppcheck.
 lint: $(BUILD)/Makefile
+	clang-format --dry-run --Werror src/*.c src/*.h tests/*.c tests/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		-I src -I $(BUILD) --std=c11 -D_GNU_SOURCE --suppress=unknownMacro src/*.c
 
