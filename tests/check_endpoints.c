@@ -30,21 +30,14 @@ static struct jg jg;
 static void
 start(const char *ini)
 {
-	jg_reset_connection();
-	ck_assert_msg(jg_start(&jg, ini) == 0,
-	    "jwtgate did not start (log in %s)", jg.log);
+	jg_check_start(&jg, ini);
 }
 
+/* Stop the daemon; a sanitizer report in its log fails the test. */
 static void
 stop(void)
 {
-	jg_reset_connection();
-	if (jg.pid > 0)
-		jg_stop(&jg);
-	ck_assert_msg(!jg_file_contains(jg.log, "Sanitizer") &&
-	        !jg_file_contains(jg.log, "runtime error:"),
-	    "sanitizer report in %s", jg.log);
-	jg_cleanup(&jg);
+	jg_check_stop(&jg);
 }
 
 /* A request whose answer the test checks; fails the test on transport errors. */
@@ -1630,14 +1623,5 @@ endpoints_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int      failed;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	sr = srunner_create(endpoints_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	return failed == 0 ? 0 : 1;
+	return jg_run_suite(endpoints_suite());
 }

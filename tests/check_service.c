@@ -15,16 +15,11 @@
 
 static struct jg jg;
 
+/* Stop the daemon; a sanitizer report in its log fails the test. */
 static void
 stop(void)
 {
-	jg_reset_connection();
-	if (jg.pid > 0)
-		jg_stop(&jg);
-	ck_assert_msg(!jg_file_contains(jg.log, "Sanitizer") &&
-	        !jg_file_contains(jg.log, "runtime error:"),
-	    "sanitizer report in %s", jg.log);
-	jg_cleanup(&jg);
+	jg_check_stop(&jg);
 }
 
 static void
@@ -402,14 +397,5 @@ service_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int      failed;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	sr = srunner_create(service_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	return failed == 0 ? 0 : 1;
+	return jg_run_suite(service_suite());
 }

@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -441,4 +442,40 @@ jg_raw(struct jg *jg, const char *data, size_t len, int timeout_ms, char *out,
 	}
 	close(fd);
 	return waited < timeout_ms ? 0 : 1; /* 1: still open at the deadline */
+}
+
+void
+jg_check_start(struct jg *jg, const char *ini)
+{
+	jg_reset_connection();
+	ck_assert_msg(jg_start(jg, ini) == 0,
+	    "jwtgate did not start (log in %s)", jg->log);
+}
+
+void
+jg_check_stop(struct jg *jg)
+{
+	jg_reset_connection();
+	if (jg->pid > 0)
+		jg_stop(jg);
+	ck_assert_msg(!jg_file_contains(jg->log, "Sanitizer") &&
+	        !jg_file_contains(jg->log, "runtime error:"),
+	    "sanitizer report in %s", jg->log);
+	jg_cleanup(jg);
+}
+
+int
+jg_run_suite(Suite *s)
+{
+	SRunner *sr;
+	int      failed;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	jg_reset_connection();
+	curl_global_cleanup();
+	return failed == 0 ? 0 : 1;
 }

@@ -53,6 +53,16 @@ void        jg_reset_connection(void);
 const char *reply_header(const struct reply *r, const char *name);
 void        reply_free(struct reply *r);
 
+/*
+ * For Check suites: start (failing the test if the daemon does not come
+ * up), stop (failing it on a sanitizer report in the daemon's log), and a
+ * main() body that runs one suite with libcurl set up.
+ */
+struct Suite;
+void jg_check_start(struct jg *jg, const char *ini);
+void jg_check_stop(struct jg *jg);
+int  jg_run_suite(struct Suite *s);
+
 /* Send raw bytes on a new TCP connection; read the answer (bounded). */
 int jg_raw(struct jg *jg, const char *data, size_t len, int timeout_ms,
     char *out, size_t outlen);

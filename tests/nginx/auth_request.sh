@@ -4,12 +4,9 @@
 # Everything listens on 127.0.0.1; only the processes started here are
 # stopped, by PID.
 set -u
+. "$(dirname "$0")/../lib.sh"
 
-JWTGATE_BIN=${JWTGATE_BIN:-build/jwtgate}
-FIXTURES=${FIXTURES:-tests/fixtures}
 NGINX=${NGINX:-/usr/sbin/nginx}
-pass=0
-fail=0
 
 if [ ! -x "$NGINX" ]; then
 	echo "FAIL: nginx not found at $NGINX (make deps installs nginx-light)"
@@ -27,23 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-check() { # NAME EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then
-		pass=$((pass + 1))
-		echo "ok: $1"
-	else
-		fail=$((fail + 1))
-		echo "FAIL: $1: expected '$2', got '$3'"
-	fi
-}
-
 # jwtgate
-printf '0123456789abcdef0123456789abcdef0123456789abcdef\n' > "$dir/secret.key"
-cp "$FIXTURES/users.ini" "$dir/users.ini"
+jg_files "$dir"
 cat > "$dir/jwtgate.ini" <<INI
 [server]
 listen = 127.0.0.1:0
@@ -58,15 +40,7 @@ exclude = ^/public/
 [route /admin]
 require_roles = admin
 INI
-"$JWTGATE_BIN" serve -c "$dir/jwtgate.ini" 2> "$dir/jwtgate.log" &
-jg_pid=$!
-jg_port=
-for _ in $(seq 1 200); do
-	jg_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/jwtgate.log")
-	[ -n "$jg_port" ] && break
-	sleep 0.05
-done
-[ -n "$jg_port" ] || { echo "FAIL: jwtgate did not start"; cat "$dir/jwtgate.log"; echo "0 passed, 1 failed"; exit 1; }
+jg_serve "$dir/jwtgate.ini" "$dir/jwtgate.log" || { echo "FAIL: jwtgate did not start"; cat "$dir/jwtgate.log"; echo "0 passed, 1 failed"; exit 1; }
 
 # nginx: the front on $front, the upstream on $up
 front=$(free_port)
@@ -156,5 +130,4 @@ check "Remote-User reaches the upstream" "upstream user=alice groups=admin,dev" 
 check "public request carries no identity" "upstream user= groups=" \
     "$(curl -s "http://127.0.0.1:$front/public/x")"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -3,12 +3,8 @@
 # validator (npm @seriousme/openapi-schema-validator, installed by make deps),
 # and the BearerToken security scheme checked against what Litestar emits.
 set -u
-
-JWTGATE_BIN=${JWTGATE_BIN:-build/jwtgate}
-FIXTURES=${FIXTURES:-tests/fixtures}
 here=$(cd "$(dirname "$0")" && pwd)
-pass=0
-fail=0
+. "$here/../lib.sh"
 
 export OPENAPI_NODE_MODULES=${OPENAPI_NODE_MODULES:-$here/node_modules}
 if [ ! -d "$OPENAPI_NODE_MODULES/@seriousme/openapi-schema-validator" ]; then
@@ -25,8 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-printf '0123456789abcdef0123456789abcdef0123456789abcdef\n' > "$dir/secret.key"
-cp "$FIXTURES/users.ini" "$dir/users.ini"
+jg_files "$dir"
 
 # BACKEND EXPECTED-SCHEME-JSON
 for case in \
@@ -51,14 +46,9 @@ token_url = /auth/token
 [store]
 driver = memory
 INI
-	"$JWTGATE_BIN" serve -c "$dir/jwtgate.ini" 2> "$dir/log" &
-	pid=$!
-	port=
-	for _ in $(seq 1 200); do
-		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/log")
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
+	jg_serve "$dir/jwtgate.ini" "$dir/log"
+	pid=$jg_pid
+	port=$jg_port
 	curl -s "http://127.0.0.1:$port/openapi.json" > "$dir/openapi.json"
 	if out=$(node "$here/validate.mjs" "$dir/openapi.json" 2>&1); then
 		pass=$((pass + 1)); echo "ok: $backend: $out"
@@ -81,5 +71,4 @@ INI
 	kill "$pid"; wait "$pid" 2>/dev/null; pid=
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -4,12 +4,9 @@
 # redis-server is started here on 127.0.0.1; only the processes started
 # here are stopped, by PID.
 set -u
+. "$(dirname "$0")/../lib.sh"
 
-JWTGATE_BIN=${JWTGATE_BIN:-build/jwtgate}
-FIXTURES=${FIXTURES:-tests/fixtures}
 REDIS=${REDIS:-/usr/bin/redis-server}
-pass=0
-fail=0
 
 if [ ! -x "$REDIS" ]; then
 	echo "FAIL: redis-server not found at $REDIS (make deps installs redis-server)"
@@ -25,15 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { # NAME EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then
-		pass=$((pass + 1)); echo "ok: $1"
-	else
-		fail=$((fail + 1)); echo "FAIL: $1: expected '$2', got '$3'"
-	fi
-}
-
-rport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+rport=$(free_port)
 "$REDIS" --bind 127.0.0.1 --port "$rport" --save '' --appendonly no \
     --dir "$dir" < /dev/null > "$dir/redis.log" 2>&1 &
 pids+=($!)
@@ -42,8 +31,7 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 
-printf '0123456789abcdef0123456789abcdef0123456789abcdef\n' > "$dir/secret.key"
-cp "$FIXTURES/users.ini" "$dir/users.ini"
+jg_files "$dir"
 cat > "$dir/jwtgate.ini" <<INI
 [server]
 listen = 127.0.0.1:0
@@ -58,19 +46,8 @@ driver = redis
 url = redis://127.0.0.1:$rport/0
 INI
 
-port=0
-start_node() { # NAME: sets port (0 if it did not start)
-	"$JWTGATE_BIN" serve -c "$dir/jwtgate.ini" > /dev/null 2> "$dir/$1.log" &
-	pids+=($!)
-	port=0
-	for _ in $(seq 1 200); do
-		p=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/$1.log")
-		[ -n "$p" ] && { port=$p; return; }
-		sleep 0.05
-	done
-}
-start_node a; a=$port
-start_node b; b=$port
+jg_serve "$dir/jwtgate.ini" "$dir/a.log"; pids+=("$jg_pid"); a=${jg_port:-0}
+jg_serve "$dir/jwtgate.ini" "$dir/b.log"; pids+=("$jg_pid"); b=${jg_port:-0}
 check "both nodes started" yes "$([ "$a" != 0 ] && [ "$b" != 0 ] && echo yes || echo no)"
 
 login() { # PORT USER PASSWORD -> token
@@ -122,5 +99,4 @@ check "readyz with redis down" 503 "$(curl -s -o /dev/null -w '%{http_code}' "ht
 tok=$(curl -s -d 'grant_type=refresh_token&refresh_token=x' "http://127.0.0.1:$a/token" | json error)
 check "a refresh with redis down" temporarily_unavailable "$tok"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
