@@ -26,6 +26,7 @@
 
 #include "b64url.h"
 #include "config.h"
+#include "redis_server.h"
 #include "regulation.h"
 #include "store.h"
 
@@ -46,94 +47,12 @@ static char  redis_why[256] = "not started";
 
 /* ---- redis-server for the tests ---- */
 
+/* Start redis-server (no persistence needed) on redis_port: 0, or -1 and why. */
 static int
-free_port(void)
+redis_start_shared(void)
 {
-	struct sockaddr_in sin;
-	socklen_t          len = sizeof sin;
-	int                fd, port = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-/* 0 when the server on port answers PING with +PONG. */
-static int
-redis_pong(int port)
-{
-	struct sockaddr_in sin;
-	char               buf[16];
-	ssize_t            n;
-	int                fd, rv = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-	    write(fd, "PING\r\n", 6) == 6 &&
-	    (n = read(fd, buf, sizeof buf - 1)) > 0) {
-		buf[n] = '\0';
-		rv = strncmp(buf, "+PONG", 5) == 0 ? 0 : -1;
-	}
-	close(fd);
-	return rv;
-}
-
-/* Start redis-server (no persistence) on redis_port: 0, or -1 and why. */
-static int
-redis_start(void)
-{
-	char  portstr[16];
-	int   i, status;
-	pid_t p;
-
-	snprintf(portstr, sizeof portstr, "%d", redis_port);
-	if ((p = fork()) == -1) {
-		snprintf(redis_why, sizeof redis_why, "fork: %s",
-		    strerror(errno));
-		return -1;
-	}
-	if (p == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		if (fd != -1) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execlp("redis-server", "redis-server", "--port", portstr,
-		    "--bind", "127.0.0.1", "--dir", redis_dir, "--save", "",
-		    "--appendonly", "no", "--daemonize", "no", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 500; i++) { /* 5 s */
-		if (redis_pong(redis_port) == 0) {
-			redis_pid = p;
-			return 0;
-		}
-		if (waitpid(p, &status, WNOHANG) == p) {
-			snprintf(redis_why, sizeof redis_why,
-			    "redis-server "
-			    "exited (%d): run 'make deps'",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-			return -1;
-		}
-		usleep(10000);
-	}
-	kill(p, SIGKILL);
-	waitpid(p, NULL, 0);
-	snprintf(redis_why, sizeof redis_why, "redis-server did not answer");
-	return -1;
+	return redis_start(redis_dir, redis_port, &redis_pid, redis_why,
+	    sizeof redis_why);
 }
 
 /* The output of a redis-cli command line, first line only. */
@@ -758,7 +677,7 @@ main(void)
 		return 1;
 	}
 	redis_port = free_port();
-	if (redis_start() == -1) {
+	if (redis_start_shared() == -1) {
 		redis_pid = 0;
 		fprintf(stderr, "check_regulation: %s\n", redis_why);
 	}
