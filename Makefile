@@ -18,7 +18,7 @@ PACKAGES = build-essential autoconf automake pkg-config \
 	apache2-utils whois redis-server nginx-light systemd \
 	cppcheck clang-format
 
-.PHONY: all deps build run check install sanitize distcheck format lint clean
+.PHONY: all deps build run check install uninstall sanitize distcheck format lint clean
 
 all: build
 
@@ -66,6 +66,9 @@ check: build
 
 install: build
 	$(MAKE) -C $(BUILD) install
+
+uninstall: $(BUILD)/Makefile
+	$(MAKE) -C $(BUILD) uninstall
 
 sanitize:
 	$(MAKE) BUILD=build-san CONFIGURE_FLAGS="--enable-sanitizers --enable-werror" check

@@ -129,9 +129,6 @@ keys_read_file(const char *path, unsigned char **out, size_t *outlen, char *err,
 		    path, KEYS_FILE_MAX);
 		goto fail;
 	}
-	if ((st.st_mode & 077) != 0)
-		log_warn("%s: readable by group or others; use mode 0600",
-		    path);
 	buf = xmalloc((size_t)st.st_size + 1);
 	while (len < (size_t)st.st_size) {
 		n = read(fd, buf + len, (size_t)st.st_size - len);
@@ -147,6 +144,11 @@ keys_read_file(const char *path, unsigned char **out, size_t *outlen, char *err,
 	}
 	buf[len] = '\0';
 	close(fd);
+	/* Secrets and private keys only: a public key may be read by all. */
+	if ((st.st_mode & 077) != 0 &&
+	    strstr((char *)buf, "-----BEGIN PUBLIC KEY-----") == NULL)
+		log_warn("%s: readable by group or others; use mode 0600",
+		    path);
 	*out = buf;
 	*outlen = len;
 	return 0;

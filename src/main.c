@@ -48,7 +48,7 @@ static const struct command commands[] = {
         "check -c FILE          validate FILE and everything it references"},
     {"hash-password", cmd_hash_password,
         "hash-password [-a argon2id|bcrypt|yescrypt|sha512crypt]\n"
-        "                                 read one password (stdin, or a no-echo prompt on a tty), print its hash"},
+        "                                 read one password (stdin, or twice at a no-echo prompt on a tty), print its hash"},
     {"token", cmd_token,
         "token -c FILE -s SUB [-t TTL] [-a AUD] [-C KEY=VALUE]...\n"
         "                                 mint a signed access token with the configured key"},
@@ -124,6 +124,8 @@ parse_config_option(int argc, char **argv)
 /*
  * Load FILE and build everything it references; print errors. With sv,
  * also open the process-wide services (*sv) first: serve does, check not.
+ * -1: the configuration or what it names is invalid; -2: the store could
+ * not be opened (a runtime failure: it may work on the next try).
  */
 static int
 load_context(const char *path, struct services **sv, struct context **out)
@@ -136,10 +138,11 @@ load_context(const char *path, struct services **sv, struct context **out)
 		print_config_errors(&errs);
 		return -1;
 	}
+	/* A store that cannot be opened is a runtime failure, not a config error. */
 	if (sv != NULL && services_new(cfg, sv, err, sizeof err) == -1) {
 		fprintf(stderr, "jwtgate: %s\n", err);
 		config_free(cfg);
-		return -1;
+		return -2;
 	}
 	if (context_new(cfg, sv != NULL ? *sv : NULL, out, err, sizeof err) ==
 	    -1) {
@@ -238,6 +241,12 @@ cmd_token(int argc, char **argv)
 			aud.v[aud.n++] = optarg;
 			break;
 		case 'C':
+			/* scope is ours to set, from a space-separated list. */
+			if (strncmp(optarg, "scope=", 6) == 0 &&
+			    optarg[6] != '\0') {
+				p.scope = optarg + 6;
+				break;
+			}
 			if (token_claim_arg(claims, optarg, &why) == -1) {
 				fprintf(stderr, "jwtgate: token -C %s: %s\n",
 				    optarg, why);
@@ -431,8 +440,11 @@ cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (load_context(path, &sv, &ctx) == -1)
-		return EXIT_USAGE;
+	switch (load_context(path, &sv, &ctx)) {
+	case 0: break;
+	case -2: return EXIT_RUNTIME;
+	default: return EXIT_USAGE;
+	}
 	log_init(ctx->cfg->server.log_level, ctx->cfg->server.log_format);
 
 	if (server_start(ctx, &srv, err, sizeof err) == -1) {
