@@ -16,7 +16,7 @@
 #include "users.h"
 #include "xmalloc.h"
 
-#define VERIFY_PATH_MAX 8192
+#define VERIFY_PATH_STACK 1024 /* longer forwarded paths are allocated */
 
 static bool
 verify_clean(const char *v)
@@ -150,7 +150,9 @@ handler_verify(struct request *req)
 	struct rule_decision d;
 	struct auth_result   r;
 	const char          *method, *target;
-	char                *path;
+	char                 stackpath[VERIFY_PATH_STACK], *path;
+	size_t               len;
+	int                  rc;
 
 	if (verify_original(req, &method, &target) == -1) {
 		http_reply_error(&req->res, 400, "Ambiguous forwarded request");
@@ -160,14 +162,18 @@ handler_verify(struct request *req)
 		http_reply_error(&req->res, 400, "Invalid forwarded method");
 		return;
 	}
-	path = xmalloc(VERIFY_PATH_MAX);
-	if (rules_normalize(target, path, VERIFY_PATH_MAX) == -1) {
-		http_reply_error(&req->res, 400, "Invalid forwarded URI");
+	/* The normal form is never longer than the target plus a slash. */
+	len = strlen(target) + 2;
+	path = len <= sizeof stackpath ? stackpath : xmalloc(len);
+	rc = rules_normalize(target, path, len);
+	if (rc == 0)
+		rules_decide(req->ctx->rules, method, path, &d);
+	if (path != stackpath)
 		free(path);
+	if (rc == -1) {
+		http_reply_error(&req->res, 400, "Invalid forwarded URI");
 		return;
 	}
-	rules_decide(req->ctx->rules, method, path, &d);
-	free(path);
 	if (d.public) {
 		metrics_verify(METRICS_VERIFY_PUBLIC);
 		http_reply_json(&req->res, 200,

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -55,6 +56,14 @@ hashpool_worker(void *arg)
 {
 	struct hashpool    *pool = arg;
 	struct hashpool_job job;
+
+	/*
+	 * Hashing yields to the HTTP threads: at nice 10 a busy worker gets a
+	 * small share of a CPU that token verification also wants, and all of
+	 * an idle one. On Linux the priority is per thread (gettid()).
+	 */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) == -1)
+		log_warn("hash pool: cannot lower the workers' priority");
 
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {

@@ -183,8 +183,9 @@ server_watchdog(void *arg)
 			uint64_t since =
 			    __atomic_load_n(&w->since_us, __ATOMIC_RELAXED);
 
-			if (since != 0 && now - since > srv->deadline_us &&
-			    w->fd != -1) {
+			/* A worker may have set since after now was read. */
+			if (since != 0 && now > since &&
+			    now - since > srv->deadline_us && w->fd != -1) {
 				log_debug(
 				    "closing a connection whose request took over %us",
 				    (unsigned)(srv->deadline_us / 1000000));

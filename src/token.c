@@ -35,17 +35,35 @@
 
 #include <jwt.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include "b64url.h"
 #include "log.h"
 #include "xmalloc.h"
 
-#define TOKEN_JTI_MAX   256  /* bytes; the store keeps no longer ids */
-#define TOKEN_SIG_MAX   1024 /* bytes; keys.c refuses larger keys */
-#define TOKEN_HDR_STACK 512  /* decoded header bytes kept on the stack */
-#define TOKEN_PAY_STACK 2048 /* decoded payload bytes kept on the stack */
-#define TOKEN_JTI_BYTES 16   /* 128 random bits */
+#define TOKEN_JTI_MAX    256  /* bytes; the store keeps no longer ids */
+#define TOKEN_SIG_MAX    1024 /* bytes; keys.c refuses larger keys */
+#define TOKEN_HDR_STACK  512  /* decoded header bytes kept on the stack */
+#define TOKEN_PAY_STACK  2048 /* decoded payload bytes kept on the stack */
+#define TOKEN_JTI_BYTES  16   /* 128 random bits */
+#define TOKEN_SEEN_SLOTS 4096 /* signatures already verified (x 32 bytes) */
+#define TOKEN_SEEN_LOCKS 64
+
+/*
+ * Tokens whose RSA or ECDSA signature this verifier has already checked,
+ * by SHA-256 of the whole token: the same bytes need no second public-key
+ * operation. Only the signature check is skipped: the claims are parsed
+ * and checked on every call, so an expired, not-yet-valid or revoked token
+ * is refused as before. Only successes are stored, so nothing a client
+ * sends can make a bad token pass; a new verifier (a reload) starts empty.
+ * HMAC costs what the hash would: HS* tokens are not remembered.
+ */
+struct token_seen {
+	pthread_mutex_t lock[TOKEN_SEEN_LOCKS];
+	unsigned char   digest[TOKEN_SEEN_SLOTS][32];
+};
 
 struct token_verifier {
 	const struct config  *cfg;
@@ -54,8 +72,10 @@ struct token_verifier {
 	size_t                alglen;
 	jwt_alg_t             jwt_alg;
 	size_t                max_bytes;
-	size_t *siglens; /* distinct signature sizes of the keys */
-	size_t  nsiglens;
+	size_t            *siglens; /* distinct signature sizes of the keys */
+	size_t             nsiglens;
+	const EVP_MD      *sha256;
+	struct token_seen *seen; /* NULL for HS* */
 };
 
 /* Claims that token_issue() sets itself; -C and p->claims may not. */
@@ -113,14 +133,27 @@ token_verifier_new(const struct config *cfg, const struct keyring *keys)
 		          "accepted audience; every token will be refused");
 	/* Seed jansson's hash once, before worker threads parse JSON. */
 	json_object_seed(0);
+	if (cfg->token.algorithm > ALG_HS512) {
+		v->sha256 = EVP_sha256();
+		v->seen = xcalloc(1, sizeof *v->seen);
+		for (i = 0; i < TOKEN_SEEN_LOCKS; i++)
+			pthread_mutex_init(&v->seen->lock[i], NULL);
+	}
 	return v;
 }
 
 void
 token_verifier_free(struct token_verifier *v)
 {
+	size_t i;
+
 	if (v == NULL)
 		return;
+	if (v->seen != NULL) {
+		for (i = 0; i < TOKEN_SEEN_LOCKS; i++)
+			pthread_mutex_destroy(&v->seen->lock[i]);
+		free(v->seen);
+	}
 	free(v->siglens);
 	free(v);
 }
@@ -310,6 +343,42 @@ token_step_signature(const struct token_verifier *v, const char *token,
 	return *why = "bad signature", TOKEN_INVALID;
 }
 
+/* Was this digest seen (add false), or remember it (add true)? */
+static bool
+token_seen(struct token_seen *ts, const unsigned char *d, bool add)
+{
+	size_t           slot = ((size_t)d[0] << 8 | d[1]) % TOKEN_SEEN_SLOTS;
+	pthread_mutex_t *l = &ts->lock[slot % TOKEN_SEEN_LOCKS];
+	bool             hit = false;
+
+	pthread_mutex_lock(l);
+	if (add)
+		memcpy(ts->digest[slot], d, 32);
+	else
+		hit = CRYPTO_memcmp(ts->digest[slot], d, 32) == 0;
+	pthread_mutex_unlock(l);
+	return hit;
+}
+
+static enum token_status
+token_step_signature_seen(const struct token_verifier *v, const char *token,
+    size_t len, const struct token_parts *p, const struct token_buf *b,
+    const struct key *key, const char **why)
+{
+	unsigned char     d[32];
+	enum token_status st;
+
+	if (v->seen == NULL ||
+	    EVP_Digest(token, len, d, NULL, v->sha256, NULL) != 1)
+		return token_step_signature(v, token, p, b, key, why);
+	if (token_seen(v->seen, d, false))
+		return TOKEN_OK;
+	st = token_step_signature(v, token, p, b, key, why);
+	if (st == TOKEN_OK)
+		token_seen(v->seen, d, true);
+	return st;
+}
+
 static enum token_status
 token_check_signed(const struct token_verifier *v, const char *token,
     size_t len, struct token_parts *p, struct token_buf *b, const char **why)
@@ -321,7 +390,7 @@ token_check_signed(const struct token_verifier *v, const char *token,
 		return st;
 	if ((st = token_step_header(v, b, &key, why)) != TOKEN_OK)
 		return st;
-	return token_step_signature(v, token, p, b, key, why);
+	return token_step_signature_seen(v, token, len, p, b, key, why);
 }
 
 /*

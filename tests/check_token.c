@@ -452,6 +452,39 @@ START_TEST(es_many)
 END_TEST
 
 /* Retired keys verify, with and without kid; kid selects only its key. */
+/*
+ * RS/ES signatures already verified are remembered: the same token verifies
+ * again, its claims are still judged (expiry), and no refused token, nor a
+ * twin with other signature bytes, is ever let through by the memory.
+ */
+START_TEST(seen_signatures)
+{
+	char *t, *bad;
+	int   i;
+
+	start(&fx[_i]);
+	t = issue(NOW);
+	for (i = 0; i < 3; i++)
+		expect(t, TOKEN_OK, NULL);
+	expect_at(t, NOW + 86400 + 1, TOKEN_INVALID, "expired");
+	/* The last signature character changed: a different token. */
+	bad = strdup(t);
+	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'Q' : 'A';
+	for (i = 0; i < 3; i++) {
+		const char *why = NULL;
+
+		ck_assert_int_ne(token_verify(ver, bad, strlen(bad), NOW, NULL,
+		                     &why),
+		    TOKEN_OK);
+	}
+	/* A reload (new verifier) remembers nothing and still verifies. */
+	start(cur);
+	expect(t, TOKEN_OK, NULL);
+	free(bad);
+	free(t);
+}
+END_TEST
+
 START_TEST(rotation)
 {
 	const struct alg_fixture *f = &fx[_i];
@@ -1430,6 +1463,7 @@ token_suite(void)
 	tcase_add_loop_test(tc, roundtrip, 0, 9);
 	tcase_add_loop_test(tc, es_many, 6, 9);
 	tcase_add_loop_test(tc, rotation, 0, 9);
+	tcase_add_loop_test(tc, seen_signatures, 0, 9);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("b64url");
