@@ -85,14 +85,25 @@ log_text_clean(char *buf, size_t off, size_t cap, const char *s)
 static void
 log_timestamp(char *ts, size_t len)
 {
-	struct timespec now;
-	struct tm       tm;
+	/*
+	 * The date part changes once a second: each thread formats it once
+	 * per second (gmtime_r takes glibc's time-zone lock) and adds the
+	 * milliseconds.
+	 */
+	static __thread time_t last = -1;
+	static __thread char   date[64];
+	struct timespec        now;
+	struct tm              tm;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	snprintf(ts, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, now.tv_nsec / 1000000);
+	if (now.tv_sec != last) {
+		gmtime_r(&now.tv_sec, &tm);
+		snprintf(date, sizeof date, "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		last = now.tv_sec;
+	}
+	snprintf(ts, len, "%s.%03ldZ", date, now.tv_nsec / 1000000);
 }
 
 static void
