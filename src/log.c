@@ -110,7 +110,7 @@ static void
 log_emit(enum log_level level, const char *msg, const char *extra_json)
 {
 	char   line[LOG_LINE_MAX + 256];
-	char   ts[64];
+	char   ts[96];
 	size_t off;
 
 	log_timestamp(ts, sizeof ts);
