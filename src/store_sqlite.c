@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,9 +132,29 @@ struct sq_conn {
 	sqlite3_stmt   *stmt[SQ_NSTMT];
 };
 
+/*
+ * Fingerprints of the revoked jtis. Nearly every token checked is not
+ * revoked: with this set such a check costs no SQL and no file lock (a
+ * WAL read takes two fcntl calls), which matters on the /verify path. One
+ * process owns the file (the sqlite driver is for one node), so the set is
+ * complete: a jti is added before its row is written, never missed; a
+ * fingerprint that matches is confirmed in SQL. The set is rebuilt after
+ * each purge, so expired revocations leave it too.
+ */
+struct sq_filter {
+	uint64_t *slot; /* 0: empty; open addressing */
+	size_t    cap;  /* a power of two */
+	size_t    n;
+};
+
 struct store_sqlite {
-	struct store base;
-	char        *path;
+	struct store     base;
+	char            *path;
+	pthread_rwlock_t flock; /* guards filter, rebuilding, pending */
+	struct sq_filter filter;
+	bool             rebuilding;
+	uint64_t        *pending; /* added while a rebuild reads the table */
+	size_t           npending, cappending;
 	dev_t dev; /* the file opened, to notice it removed or replaced */
 	ino_t ino;
 	pthread_mutex_t lock; /* guards what follows */
@@ -146,6 +167,71 @@ struct store_sqlite {
 };
 
 static int sq_run(struct sq_conn *, enum sq_stmt);
+
+/* FNV-1a: a weak hash is enough, a collision only costs an SQL query. */
+static uint64_t
+sq_fingerprint(const char *jti)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *jti != '\0'; jti++)
+		h = (h ^ (unsigned char)*jti) * 1099511628211ULL;
+	return h != 0 ? h : 1;
+}
+
+static bool
+sq_filter_has(const struct sq_filter *f, uint64_t h)
+{
+	size_t i;
+
+	if (f->cap == 0)
+		return false;
+	for (i = h & (f->cap - 1); f->slot[i] != 0; i = (i + 1) & (f->cap - 1))
+		if (f->slot[i] == h)
+			return true;
+	return false;
+}
+
+static void
+sq_filter_add(struct sq_filter *f, uint64_t h)
+{
+	size_t i;
+
+	if (sq_filter_has(f, h))
+		return;
+	if ((f->n + 1) * 2 > f->cap) {
+		struct sq_filter g = {NULL, f->cap ? f->cap * 2 : 1024, 0};
+
+		g.slot = xcalloc(g.cap, sizeof *g.slot);
+		for (i = 0; i < f->cap; i++)
+			if (f->slot[i] != 0)
+				sq_filter_add(&g, f->slot[i]);
+		free(f->slot);
+		*f = g;
+	}
+	for (i = h & (f->cap - 1); f->slot[i] != 0; i = (i + 1) & (f->cap - 1))
+		;
+	f->slot[i] = h;
+	f->n++;
+}
+
+/* The fingerprints of the rows of revoked live at now: 0, or -1. */
+static int
+sq_filter_load(sqlite3 *db, struct sq_filter *f, int64_t now)
+{
+	sqlite3_stmt *s;
+	int           rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT jti FROM revoked WHERE exp > ?1", -1,
+	        &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		sq_filter_add(f,
+		    sq_fingerprint((const char *)sqlite3_column_text(s, 0)));
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
 
 /*
  * Is the file at path still the one opened? A removed or replaced database
@@ -437,6 +523,34 @@ fail:
  * Purge now if it is due (or forced), by one thread at a time. A failed
  * automatic purge is logged; the write that triggered it goes on.
  */
+/*
+ * A new set from the table, without the expired rows a purge removed.
+ * Revocations written meanwhile are kept aside and added before the swap.
+ */
+static void
+sq_filter_rebuild(struct store_sqlite *sq, struct sq_conn *c, int64_t now)
+{
+	struct sq_filter nf = {NULL, 0, 0};
+	size_t           i;
+	int              rc;
+
+	pthread_rwlock_wrlock(&sq->flock);
+	sq->rebuilding = true;
+	sq->npending = 0;
+	pthread_rwlock_unlock(&sq->flock);
+	rc = sq_filter_load(c->db, &nf, now);
+	pthread_rwlock_wrlock(&sq->flock);
+	if (rc == 0) {
+		for (i = 0; i < sq->npending; i++)
+			sq_filter_add(&nf, sq->pending[i]);
+		free(sq->filter.slot);
+		sq->filter = nf;
+	} else
+		free(nf.slot); /* keep the old set: complete, if larger */
+	sq->rebuilding = false;
+	pthread_rwlock_unlock(&sq->flock);
+}
+
 static int
 sq_maybe_purge(struct store_sqlite *sq, struct sq_conn *c, int64_t now,
     bool force)
@@ -456,6 +570,8 @@ sq_maybe_purge(struct store_sqlite *sq, struct sq_conn *c, int64_t now,
 	if (!due)
 		return 0;
 	rv = sq_purge_conn(sq, c, now);
+	if (rv == 0)
+		sq_filter_rebuild(sq, c, now);
 	pthread_mutex_lock(&sq->lock);
 	sq->purging = false;
 	pthread_mutex_unlock(&sq->lock);
@@ -467,8 +583,22 @@ sq_revoke(struct store *st, const char *jti, int64_t exp, int64_t now)
 {
 	struct store_sqlite *sq = (struct store_sqlite *)st;
 	struct sq_conn      *c;
+	uint64_t             h = sq_fingerprint(jti);
 	int                  rv = -1;
 
+	/* Before the row: a check never misses a revocation being written. */
+	pthread_rwlock_wrlock(&sq->flock);
+	sq_filter_add(&sq->filter, h);
+	if (sq->rebuilding) {
+		if (sq->npending == sq->cappending) {
+			sq->cappending =
+			    sq->cappending ? sq->cappending * 2 : 64;
+			sq->pending = xreallocarray(sq->pending, sq->cappending,
+			    sizeof *sq->pending);
+		}
+		sq->pending[sq->npending++] = h;
+	}
+	pthread_rwlock_unlock(&sq->flock);
 	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
 	sq_maybe_purge(sq, c, now, false);
@@ -490,8 +620,14 @@ sq_is_revoked(struct store *st, const char *jti, int64_t now)
 	struct store_sqlite *sq = (struct store_sqlite *)st;
 	struct sq_conn      *c;
 	sqlite3_stmt        *s;
+	bool                 maybe;
 	int                  rc, rv = -1;
 
+	pthread_rwlock_rdlock(&sq->flock);
+	maybe = sq_filter_has(&sq->filter, sq_fingerprint(jti));
+	pthread_rwlock_unlock(&sq->flock);
+	if (!maybe)
+		return 0;
 	if ((c = sq_acquire(sq)) == NULL)
 		return -1;
 	s = c->stmt[SQ_IS_REVOKED];
@@ -886,6 +1022,9 @@ sq_close(struct store *st)
 	}
 	pthread_cond_destroy(&sq->cond);
 	pthread_mutex_destroy(&sq->lock);
+	pthread_rwlock_destroy(&sq->flock);
+	free(sq->filter.slot);
+	free(sq->pending);
 	free(sq->path);
 	free(sq);
 }
@@ -961,8 +1100,16 @@ store_sqlite_open(const struct config *cfg, struct store *base,
 	}
 	pthread_mutex_init(&sq->lock, NULL);
 	pthread_cond_init(&sq->cond, NULL);
+	pthread_rwlock_init(&sq->flock, NULL);
 	sq->idle = c;
 	sq->nconn = 1;
+	/* Every row, expired or not: the first purge drops the expired. */
+	if (sq_filter_load(c->db, &sq->filter, INT64_MIN) == -1) {
+		snprintf(err, errlen, "%s: cannot read the revocations: %s",
+		    path, sqlite3_errmsg(c->db));
+		sq_close(&sq->base);
+		return -1;
+	}
 	sq->last_purge = INT64_MIN / 2; /* the first write purges */
 	*out = &sq->base;
 	return 0;
