@@ -133,28 +133,31 @@ struct sq_conn {
 };
 
 /*
- * Fingerprints of the revoked jtis. Nearly every token checked is not
- * revoked: with this set such a check costs no SQL and no file lock (a
- * WAL read takes two fcntl calls), which matters on the /verify path. One
- * process owns the file (the sqlite driver is for one node), so the set is
- * complete: a jti is added before its row is written, never missed; a
- * fingerprint that matches is confirmed in SQL. The set is rebuilt after
- * each purge, so expired revocations leave it too.
+ * Fingerprints of the revoked jtis, with their expiry. Nearly every token
+ * checked is not revoked: with this set such a check costs no SQL and no
+ * file lock (a WAL read takes two fcntl calls), which matters on the
+ * /verify path. One process owns the file (the sqlite driver is for one
+ * node), so the set is complete: it is loaded at open, a jti is added
+ * before its row is written, and entries leave only once expired (pruned
+ * in memory when the table is purged), so a revocation is never missed; a
+ * fingerprint that matches is confirmed in SQL.
  */
+struct sq_fp {
+	uint64_t fp; /* 0: empty slot */
+	int64_t  exp;
+};
+
 struct sq_filter {
-	uint64_t *slot; /* 0: empty; open addressing */
-	size_t    cap;  /* a power of two */
-	size_t    n;
+	struct sq_fp *slot; /* open addressing */
+	size_t        cap;  /* a power of two */
+	size_t        n;
 };
 
 struct store_sqlite {
 	struct store     base;
 	char            *path;
-	pthread_rwlock_t flock; /* guards filter, rebuilding, pending */
+	pthread_rwlock_t flock; /* guards filter */
 	struct sq_filter filter;
-	bool             rebuilding;
-	uint64_t        *pending; /* added while a rebuild reads the table */
-	size_t           npending, cappending;
 	dev_t dev; /* the file opened, to notice it removed or replaced */
 	ino_t ino;
 	pthread_mutex_t lock; /* guards what follows */
@@ -179,40 +182,62 @@ sq_fingerprint(const char *jti)
 	return h != 0 ? h : 1;
 }
 
-static bool
-sq_filter_has(const struct sq_filter *f, uint64_t h)
+static struct sq_fp *
+sq_filter_find(const struct sq_filter *f, uint64_t h)
 {
 	size_t i;
 
 	if (f->cap == 0)
-		return false;
-	for (i = h & (f->cap - 1); f->slot[i] != 0; i = (i + 1) & (f->cap - 1))
-		if (f->slot[i] == h)
-			return true;
-	return false;
+		return NULL;
+	for (i = h & (f->cap - 1); f->slot[i].fp != 0;
+	     i = (i + 1) & (f->cap - 1))
+		if (f->slot[i].fp == h)
+			return &f->slot[i];
+	return NULL;
 }
 
 static void
-sq_filter_add(struct sq_filter *f, uint64_t h)
+sq_filter_add(struct sq_filter *f, uint64_t h, int64_t exp)
 {
-	size_t i;
+	struct sq_fp *e = sq_filter_find(f, h);
+	size_t        i;
 
-	if (sq_filter_has(f, h))
+	if (e != NULL) {
+		if (exp > e->exp)
+			e->exp = exp;
 		return;
+	}
 	if ((f->n + 1) * 2 > f->cap) {
 		struct sq_filter g = {NULL, f->cap ? f->cap * 2 : 1024, 0};
 
 		g.slot = xcalloc(g.cap, sizeof *g.slot);
 		for (i = 0; i < f->cap; i++)
-			if (f->slot[i] != 0)
-				sq_filter_add(&g, f->slot[i]);
+			if (f->slot[i].fp != 0)
+				sq_filter_add(&g, f->slot[i].fp,
+				    f->slot[i].exp);
 		free(f->slot);
 		*f = g;
 	}
-	for (i = h & (f->cap - 1); f->slot[i] != 0; i = (i + 1) & (f->cap - 1))
+	for (i = h & (f->cap - 1); f->slot[i].fp != 0;
+	     i = (i + 1) & (f->cap - 1))
 		;
-	f->slot[i] = h;
+	f->slot[i].fp = h;
+	f->slot[i].exp = exp;
 	f->n++;
+}
+
+/* Drop what expired by now (the rows the purge deleted). */
+static void
+sq_filter_prune(struct sq_filter *f, int64_t now)
+{
+	struct sq_filter g = {NULL, 0, 0};
+	size_t           i;
+
+	for (i = 0; i < f->cap; i++)
+		if (f->slot[i].fp != 0 && f->slot[i].exp > now)
+			sq_filter_add(&g, f->slot[i].fp, f->slot[i].exp);
+	free(f->slot);
+	*f = g;
 }
 
 /* The fingerprints of the rows of revoked live at now: 0, or -1. */
@@ -222,13 +247,15 @@ sq_filter_load(sqlite3 *db, struct sq_filter *f, int64_t now)
 	sqlite3_stmt *s;
 	int           rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT jti FROM revoked WHERE exp > ?1", -1,
-	        &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+	        "SELECT jti, exp FROM revoked WHERE exp > ?1", -1, &s,
+	        NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(s, 1, now);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		sq_filter_add(f,
-		    sq_fingerprint((const char *)sqlite3_column_text(s, 0)));
+		    sq_fingerprint((const char *)sqlite3_column_text(s, 0)),
+		    sqlite3_column_int64(s, 1));
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -523,34 +550,6 @@ fail:
  * Purge now if it is due (or forced), by one thread at a time. A failed
  * automatic purge is logged; the write that triggered it goes on.
  */
-/*
- * A new set from the table, without the expired rows a purge removed.
- * Revocations written meanwhile are kept aside and added before the swap.
- */
-static void
-sq_filter_rebuild(struct store_sqlite *sq, struct sq_conn *c, int64_t now)
-{
-	struct sq_filter nf = {NULL, 0, 0};
-	size_t           i;
-	int              rc;
-
-	pthread_rwlock_wrlock(&sq->flock);
-	sq->rebuilding = true;
-	sq->npending = 0;
-	pthread_rwlock_unlock(&sq->flock);
-	rc = sq_filter_load(c->db, &nf, now);
-	pthread_rwlock_wrlock(&sq->flock);
-	if (rc == 0) {
-		for (i = 0; i < sq->npending; i++)
-			sq_filter_add(&nf, sq->pending[i]);
-		free(sq->filter.slot);
-		sq->filter = nf;
-	} else
-		free(nf.slot); /* keep the old set: complete, if larger */
-	sq->rebuilding = false;
-	pthread_rwlock_unlock(&sq->flock);
-}
-
 static int
 sq_maybe_purge(struct store_sqlite *sq, struct sq_conn *c, int64_t now,
     bool force)
@@ -570,8 +569,11 @@ sq_maybe_purge(struct store_sqlite *sq, struct sq_conn *c, int64_t now,
 	if (!due)
 		return 0;
 	rv = sq_purge_conn(sq, c, now);
-	if (rv == 0)
-		sq_filter_rebuild(sq, c, now);
+	if (rv == 0) {
+		pthread_rwlock_wrlock(&sq->flock);
+		sq_filter_prune(&sq->filter, now);
+		pthread_rwlock_unlock(&sq->flock);
+	}
 	pthread_mutex_lock(&sq->lock);
 	sq->purging = false;
 	pthread_mutex_unlock(&sq->lock);
@@ -588,16 +590,7 @@ sq_revoke(struct store *st, const char *jti, int64_t exp, int64_t now)
 
 	/* Before the row: a check never misses a revocation being written. */
 	pthread_rwlock_wrlock(&sq->flock);
-	sq_filter_add(&sq->filter, h);
-	if (sq->rebuilding) {
-		if (sq->npending == sq->cappending) {
-			sq->cappending =
-			    sq->cappending ? sq->cappending * 2 : 64;
-			sq->pending = xreallocarray(sq->pending, sq->cappending,
-			    sizeof *sq->pending);
-		}
-		sq->pending[sq->npending++] = h;
-	}
+	sq_filter_add(&sq->filter, h, exp);
 	pthread_rwlock_unlock(&sq->flock);
 	if (!sq_same_file(sq) || (c = sq_acquire(sq)) == NULL)
 		return -1;
@@ -624,7 +617,7 @@ sq_is_revoked(struct store *st, const char *jti, int64_t now)
 	int                  rc, rv = -1;
 
 	pthread_rwlock_rdlock(&sq->flock);
-	maybe = sq_filter_has(&sq->filter, sq_fingerprint(jti));
+	maybe = sq_filter_find(&sq->filter, sq_fingerprint(jti)) != NULL;
 	pthread_rwlock_unlock(&sq->flock);
 	if (!maybe)
 		return 0;
@@ -1024,7 +1017,6 @@ sq_close(struct store *st)
 	pthread_mutex_destroy(&sq->lock);
 	pthread_rwlock_destroy(&sq->flock);
 	free(sq->filter.slot);
-	free(sq->pending);
 	free(sq->path);
 	free(sq);
 }
