@@ -107,11 +107,10 @@ verify_original(struct request *req, const char **method, const char **target)
 	*target = req->path;
 	if (!req->peer_trusted)
 		return 0;
-	for (i = 0; i < 5; i++) {
-		n[i] = http_header_count(req, names[i]);
+	http_header_counts(req, names, 5, n);
+	for (i = 0; i < 5; i++)
 		if (n[i] > 1)
 			return -1;
-	}
 	fwd = n[0] + n[1] > 0;
 	orig = n[2] + n[3] + n[4] > 0;
 	if ((fwd && orig) || (n[3] && n[4]))

@@ -107,8 +107,9 @@ http_xff_pick(const struct config *cfg, const char *value, char *out,
 }
 
 struct http_count {
-	const char *name;
-	unsigned    n;
+	const char *const *names;
+	size_t             n;
+	unsigned          *counts;
 };
 
 static enum MHD_Result
@@ -116,22 +117,25 @@ http_count_one(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *value)
 {
 	struct http_count *c = cls;
+	size_t             i;
 
 	(void)kind;
 	(void)value;
-	if (strcasecmp(key, c->name) == 0)
-		c->n++;
+	for (i = 0; i < c->n; i++)
+		if (strcasecmp(key, c->names[i]) == 0)
+			c->counts[i]++;
 	return MHD_YES;
 }
 
-unsigned
-http_header_count(const struct request *req, const char *name)
+void
+http_header_counts(const struct request *req, const char *const *names,
+    size_t n, unsigned *counts)
 {
-	struct http_count c = {name, 0};
+	struct http_count c = {names, n, counts};
 
+	memset(counts, 0, n * sizeof *counts);
 	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_count_one,
 	    &c);
-	return c.n;
 }
 
 /* Every X-Forwarded-For header, joined in order as RFC 7230 3.2.2 says. */

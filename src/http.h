@@ -57,8 +57,9 @@ struct request {
 };
 
 const char *http_header(const struct request *req, const char *name);
-/* How many headers called name the request carries. */
-unsigned http_header_count(const struct request *req, const char *name);
+/* How many headers of each of the n names the request carries (one pass). */
+void http_header_counts(const struct request *req, const char *const *names,
+    size_t n, unsigned *counts);
 
 /* Is the textual address inside [server] trusted_proxies? */
 bool http_trusted(const struct config *cfg, const char *addr);
