@@ -572,6 +572,40 @@ START_TEST(test_usage_errors)
 }
 END_TEST
 
+START_TEST(test_exclude_everything_warns)
+{
+	stop();
+	start(
+	    "[server]\n[token]\nsecret_file = secret.key\n[store]\ndriver = memory\n" SCOPES
+	    "[auth]\nexclude = ^/public/\nexclude = .*\n");
+	ck_assert(jg_file_contains(jg.log, "warning: "));
+	ck_assert(jg_file_contains(jg.log,
+	    ":11: [auth] exclude: '.*' matches every path"));
+	ck_assert(!jg_file_contains(jg.log, "'^/public/' matches every path"));
+}
+END_TEST
+
+/* A store that cannot be opened is a runtime failure (exit 1), not bad usage. */
+START_TEST(test_store_unavailable_exit_status)
+{
+	const char *args[4] = {"serve", "-c", NULL, NULL};
+	char       *out, *err;
+	struct jg   tmp;
+
+	ck_assert_int_eq(
+	    jg_prepare(&tmp,
+	        "[token]\nsecret_file = secret.key\n"
+	        "[store]\ndriver = redis\nurl = redis://127.0.0.1:1/0\n" SCOPES),
+	    0);
+	args[2] = tmp.conf;
+	ck_assert_int_eq(jg_run(args, NULL, &out, &err), 1);
+	ck_assert_msg(strstr(err, "redis://127.0.0.1:1/0") != NULL, "%s", err);
+	free(out);
+	free(err);
+	jg_cleanup(&tmp);
+}
+END_TEST
+
 START_TEST(test_port_in_use)
 {
 	const char *args[4] = {"serve", "-c", NULL, NULL};
@@ -624,6 +658,8 @@ integration_suite(void)
 	tcase_add_test(tc, test_listen_unix);
 	tcase_add_test(tc, test_sigterm_exits_zero);
 	tcase_add_test(tc, test_port_in_use);
+	tcase_add_test(tc, test_exclude_everything_warns);
+	tcase_add_test(tc, test_store_unavailable_exit_status);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(tcf, 30);
