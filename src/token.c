@@ -48,21 +48,28 @@
 #define TOKEN_HDR_STACK  512  /* decoded header bytes kept on the stack */
 #define TOKEN_PAY_STACK  2048 /* decoded payload bytes kept on the stack */
 #define TOKEN_JTI_BYTES  16   /* 128 random bits */
-#define TOKEN_SEEN_SLOTS 4096 /* signatures already verified (x 32 bytes) */
-#define TOKEN_SEEN_LOCKS 64
+#define TOKEN_MEMO_SLOTS 1024 /* tokens remembered, with their claims */
+#define TOKEN_MEMO_LOCKS 64
 
 /*
- * Tokens whose RSA or ECDSA signature this verifier has already checked,
- * by SHA-256 of the whole token: the same bytes need no second public-key
- * operation. Only the signature check is skipped: the claims are parsed
- * and checked on every call, so an expired, not-yet-valid or revoked token
- * is refused as before. Only successes are stored, so nothing a client
- * sends can make a bad token pass; a new verifier (a reload) starts empty.
- * HMAC costs what the hash would: HS* tokens are not remembered.
+ * Tokens this verifier has fully verified, by SHA-256 of the whole token,
+ * with their parsed claims. The same bytes need neither a second signature
+ * check nor a second JSON parse: only the claims' values (expiry, not
+ * before, issuer, audience, required claims) are judged again, on every
+ * call, so an expired or not-yet-valid token is refused as before, and the
+ * caller checks revocation on every request. Only successes are stored, so
+ * nothing a client sends can make a bad token pass; a reload builds a new
+ * verifier and so starts empty. The claims are shared read-only (jansson
+ * counts references atomically); direct-mapped, so memory stays bounded.
  */
-struct token_seen {
-	pthread_mutex_t lock[TOKEN_SEEN_LOCKS];
-	unsigned char   digest[TOKEN_SEEN_SLOTS][32];
+struct token_memo_slot {
+	unsigned char digest[32];
+	json_t       *claims; /* NULL: empty */
+};
+
+struct token_memo {
+	pthread_mutex_t        lock[TOKEN_MEMO_LOCKS];
+	struct token_memo_slot slot[TOKEN_MEMO_SLOTS];
 };
 
 struct token_verifier {
@@ -75,7 +82,7 @@ struct token_verifier {
 	size_t            *siglens; /* distinct signature sizes of the keys */
 	size_t             nsiglens;
 	const EVP_MD      *sha256;
-	struct token_seen *seen; /* NULL for HS* */
+	struct token_memo *memo;
 };
 
 /* Claims that token_issue() sets itself; -C and p->claims may not. */
@@ -133,12 +140,10 @@ token_verifier_new(const struct config *cfg, const struct keyring *keys)
 		          "accepted audience; every token will be refused");
 	/* Seed jansson's hash once, before worker threads parse JSON. */
 	json_object_seed(0);
-	if (cfg->token.algorithm > ALG_HS512) {
-		v->sha256 = EVP_sha256();
-		v->seen = xcalloc(1, sizeof *v->seen);
-		for (i = 0; i < TOKEN_SEEN_LOCKS; i++)
-			pthread_mutex_init(&v->seen->lock[i], NULL);
-	}
+	v->sha256 = EVP_sha256();
+	v->memo = xcalloc(1, sizeof *v->memo);
+	for (i = 0; i < TOKEN_MEMO_LOCKS; i++)
+		pthread_mutex_init(&v->memo->lock[i], NULL);
 	return v;
 }
 
@@ -149,11 +154,11 @@ token_verifier_free(struct token_verifier *v)
 
 	if (v == NULL)
 		return;
-	if (v->seen != NULL) {
-		for (i = 0; i < TOKEN_SEEN_LOCKS; i++)
-			pthread_mutex_destroy(&v->seen->lock[i]);
-		free(v->seen);
-	}
+	for (i = 0; i < TOKEN_MEMO_LOCKS; i++)
+		pthread_mutex_destroy(&v->memo->lock[i]);
+	for (i = 0; i < TOKEN_MEMO_SLOTS; i++)
+		json_decref(v->memo->slot[i].claims);
+	free(v->memo);
 	free(v->siglens);
 	free(v);
 }
@@ -343,40 +348,36 @@ token_step_signature(const struct token_verifier *v, const char *token,
 	return *why = "bad signature", TOKEN_INVALID;
 }
 
-/* Was this digest seen (add false), or remember it (add true)? */
-static bool
-token_seen(struct token_seen *ts, const unsigned char *d, bool add)
+/* The claims of the token with digest d, verified before (a reference), or NULL. */
+static json_t *
+token_memo_get(struct token_memo *m, const unsigned char *d)
 {
-	size_t           slot = ((size_t)d[0] << 8 | d[1]) % TOKEN_SEEN_SLOTS;
-	pthread_mutex_t *l = &ts->lock[slot % TOKEN_SEEN_LOCKS];
-	bool             hit = false;
+	size_t           i = ((size_t)d[0] << 8 | d[1]) % TOKEN_MEMO_SLOTS;
+	pthread_mutex_t *l = &m->lock[i % TOKEN_MEMO_LOCKS];
+	struct token_memo_slot *sl = &m->slot[i];
+	json_t                 *claims = NULL;
 
 	pthread_mutex_lock(l);
-	if (add)
-		memcpy(ts->digest[slot], d, 32);
-	else
-		hit = CRYPTO_memcmp(ts->digest[slot], d, 32) == 0;
+	if (sl->claims != NULL && CRYPTO_memcmp(sl->digest, d, 32) == 0)
+		claims = json_incref(sl->claims);
 	pthread_mutex_unlock(l);
-	return hit;
+	return claims;
 }
 
-static enum token_status
-token_step_signature_seen(const struct token_verifier *v, const char *token,
-    size_t len, const struct token_parts *p, const struct token_buf *b,
-    const struct key *key, const char **why)
+static void
+token_memo_put(struct token_memo *m, const unsigned char *d, json_t *claims)
 {
-	unsigned char     d[32];
-	enum token_status st;
+	size_t           i = ((size_t)d[0] << 8 | d[1]) % TOKEN_MEMO_SLOTS;
+	pthread_mutex_t *l = &m->lock[i % TOKEN_MEMO_LOCKS];
+	struct token_memo_slot *sl = &m->slot[i];
+	json_t                 *old;
 
-	if (v->seen == NULL ||
-	    EVP_Digest(token, len, d, NULL, v->sha256, NULL) != 1)
-		return token_step_signature(v, token, p, b, key, why);
-	if (token_seen(v->seen, d, false))
-		return TOKEN_OK;
-	st = token_step_signature(v, token, p, b, key, why);
-	if (st == TOKEN_OK)
-		token_seen(v->seen, d, true);
-	return st;
+	pthread_mutex_lock(l);
+	old = sl->claims;
+	memcpy(sl->digest, d, 32);
+	sl->claims = json_incref(claims);
+	pthread_mutex_unlock(l);
+	json_decref(old);
 }
 
 static enum token_status
@@ -390,7 +391,7 @@ token_check_signed(const struct token_verifier *v, const char *token,
 		return st;
 	if ((st = token_step_header(v, b, &key, why)) != TOKEN_OK)
 		return st;
-	return token_step_signature_seen(v, token, len, p, b, key, why);
+	return token_step_signature(v, token, p, b, key, why);
 }
 
 /*
@@ -539,10 +540,22 @@ token_verify(const struct token_verifier *v, const char *token, size_t len,
 	enum token_status  st;
 	const char        *reason = NULL;
 	json_t            *claims = NULL;
+	unsigned char      d[32];
+	bool               memo;
 
 	if (claims_out != NULL)
 		*claims_out = NULL;
 	b.hdr = b.pay = NULL;
+	/* A token seen before: only its claims' values are judged again. */
+	memo = len <= v->max_bytes &&
+	    EVP_Digest(token, len, d, NULL, v->sha256, NULL) == 1;
+	if (memo && (claims = token_memo_get(v->memo, d)) != NULL) {
+		st = TOKEN_INVALID;
+		if ((reason = token_check_values(v->cfg, claims, now)) != NULL)
+			goto out;
+		memo = false; /* already there */
+		goto ok;
+	}
 	st = token_check_signed(v, token, len, &p, &b, &reason);
 	if (st != TOKEN_OK)
 		goto out;
@@ -555,6 +568,9 @@ token_verify(const struct token_verifier *v, const char *token, size_t len,
 	if ((reason = token_check_types(claims)) != NULL ||
 	    (reason = token_check_values(v->cfg, claims, now)) != NULL)
 		goto out;
+	if (memo)
+		token_memo_put(v->memo, d, claims);
+ok:
 	st = TOKEN_OK;
 	reason = "ok";
 	if (claims_out != NULL) {

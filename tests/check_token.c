@@ -453,11 +453,12 @@ END_TEST
 
 /* Retired keys verify, with and without kid; kid selects only its key. */
 /*
- * RS/ES signatures already verified are remembered: the same token verifies
- * again, its claims are still judged (expiry), and no refused token, nor a
- * twin with other signature bytes, is ever let through by the memory.
+ * Verified tokens are remembered with their claims: the same token verifies
+ * again, its claims' values are still judged on every call (expiry, a token
+ * issued in the future), and no refused token, nor a twin with other
+ * signature bytes, is ever let through by the memory.
  */
-START_TEST(seen_signatures)
+START_TEST(remembered_tokens)
 {
 	char *t, *bad;
 	int   i;
@@ -467,6 +468,8 @@ START_TEST(seen_signatures)
 	for (i = 0; i < 3; i++)
 		expect(t, TOKEN_OK, NULL);
 	expect_at(t, NOW + 86400 + 1, TOKEN_INVALID, "expired");
+	expect_at(t, NOW - 10, TOKEN_INVALID, "issued in the future");
+	expect(t, TOKEN_OK, NULL);
 	/* The last signature character changed: a different token. */
 	bad = strdup(t);
 	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'Q' : 'A';
@@ -1463,7 +1466,7 @@ token_suite(void)
 	tcase_add_loop_test(tc, roundtrip, 0, 9);
 	tcase_add_loop_test(tc, es_many, 6, 9);
 	tcase_add_loop_test(tc, rotation, 0, 9);
-	tcase_add_loop_test(tc, seen_signatures, 0, 9);
+	tcase_add_loop_test(tc, remembered_tokens, 0, 9);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("b64url");
