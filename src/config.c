@@ -373,12 +373,6 @@ config_alg_name(enum token_alg alg)
 	return enum_alg[alg];
 }
 
-const char *
-config_backend_name(enum backend_kind kind)
-{
-	return enum_backend[kind];
-}
-
 /* RFC 7230 token characters: header names, methods, cookie names. */
 static bool
 config_is_token(const char *s)

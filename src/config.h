@@ -206,6 +206,5 @@ int         config_split_list(const char *s, struct strlist *out);
 void        strlist_free(struct strlist *l);
 bool        strlist_contains(const struct strlist *l, const char *s);
 const char *config_alg_name(enum token_alg alg);
-const char *config_backend_name(enum backend_kind kind);
 
 #endif

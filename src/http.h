@@ -103,7 +103,4 @@ void http_reply_text(struct response *res, unsigned status,
     const char *content_type, char *body, size_t len);
 void http_response_free(struct response *res);
 
-/* A status line's reason phrase, for error details ("Not Found"). */
-const char *http_reason(unsigned status);
-
 #endif

@@ -27,18 +27,6 @@ log_init(enum log_level level, enum log_format format)
 	log_fmt = format;
 }
 
-void
-log_set_level(enum log_level level)
-{
-	log_min = level;
-}
-
-int
-log_enabled(enum log_level level)
-{
-	return level >= log_min;
-}
-
 /*
  * Append s to buf as the inside of a JSON string: always valid UTF-8 (a
  * bad byte becomes U+FFFD) and cut only between characters.

@@ -12,8 +12,6 @@
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 void log_init(enum log_level level, enum log_format format);
-void log_set_level(enum log_level level);
-int  log_enabled(enum log_level level);
 
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);

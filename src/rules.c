@@ -93,7 +93,8 @@ rules_search(const struct rules *r, pcre2_code *re, const char *path)
 	           r->mc) >= 0;
 }
 
-bool
+/* Does pattern i match every path (the start-up warning)? */
+static bool
 rules_matches_all(const struct rules *r, size_t i)
 {
 	size_t j;

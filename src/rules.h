@@ -43,7 +43,4 @@ int rules_normalize(const char *target, char *out, size_t outlen);
 void rules_decide(const struct rules *r, const char *method, const char *path,
     struct rule_decision *out);
 
-/* Does the pattern match every path (the start-up warning)? */
-bool rules_matches_all(const struct rules *r, size_t i);
-
 #endif

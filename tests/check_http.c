@@ -183,14 +183,6 @@ START_TEST(test_router_table)
 }
 END_TEST
 
-START_TEST(test_reason)
-{
-	ck_assert_str_eq(http_reason(404), "Not Found");
-	ck_assert_str_eq(http_reason(413), "Request Entity Too Large");
-	ck_assert_str_eq(http_reason(599), "Error");
-}
-END_TEST
-
 static Suite *
 http_suite(void)
 {
@@ -204,7 +196,6 @@ http_suite(void)
 	tcase_add_test(tc, test_trusted);
 	tcase_add_test(tc, test_xff);
 	tcase_add_test(tc, test_router_table);
-	tcase_add_test(tc, test_reason);
 	suite_add_tcase(s, tc);
 	return s;
 }
