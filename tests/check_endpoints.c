@@ -1096,6 +1096,25 @@ START_TEST(test_verify_ambiguous_forwarding)
 		    "{\"status_code\":400,\"detail\":\"Ambiguous forwarded request\"}");
 		reply_free(&r);
 	}
+	/* A method that is not an HTTP token fails closed. */
+	{
+		static const char *const methods[] = {
+		    "X-Forwarded-Method: G ET", "X-Forwarded-Method: GET/1",
+		    "X-Original-Method: (none)",
+		    "X-Forwarded-Method: AVERYLONGMETHODNAMEOFMORETHAN32BYTES"};
+		size_t k;
+
+		for (k = 0; k < sizeof methods / sizeof methods[0]; k++) {
+			const char *h[] = {methods[k], NULL};
+
+			req("GET", "/verify", h, NULL, &r);
+			ck_assert_msg(r.status == 400, "%s: %ld", methods[k],
+			    r.status);
+			ck_assert_str_eq(r.body,
+			    "{\"status_code\":400,\"detail\":\"Invalid forwarded method\"}");
+			reply_free(&r);
+		}
+	}
 	/* One family alone is fine. */
 	{
 		const char *ok[] = {"X-Original-URL: http://x/public/y",
