@@ -61,10 +61,15 @@ services_free(struct services *sv)
 
 int
 context_new(struct config *cfg, struct services *sv, struct context **out,
-    char *err, size_t errlen)
+    struct config_errors *errs)
 {
 	struct context *ctx = xcalloc(1, sizeof *ctx);
+	char           *err = errs->msg[0];
+	size_t          errlen = sizeof errs->msg[0];
 
+	/* Keys and rules report one error; the user file all of its own. */
+	memset(errs, 0, sizeof *errs);
+	errs->n = 1;
 	ctx->refs = 1;
 	ctx->cfg = cfg;
 	ctx->services = sv;
@@ -78,7 +83,7 @@ context_new(struct config *cfg, struct services *sv, struct context **out,
 	}
 	if (rules_new(cfg, &ctx->rules, err, errlen) == -1)
 		goto fail;
-	if (users_load(cfg, &ctx->users, err, errlen) == -1)
+	if (users_load_all(cfg, &ctx->users, errs) == -1)
 		goto fail;
 	*out = ctx;
 	return 0;

@@ -35,8 +35,9 @@ void services_drain(struct services *sv);
 void services_free(struct services *sv);
 
 /* Takes ownership of cfg, also on failure. sv may be NULL (check). */
+/* On failure errs holds every problem found (FILE:LINE: messages). */
 int context_new(struct config *cfg, struct services *sv, struct context **out,
-    char *err, size_t errlen);
+    struct config_errors *errs);
 struct context *context_ref(struct context *ctx);
 void            context_unref(struct context *ctx);
 

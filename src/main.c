@@ -144,9 +144,8 @@ load_context(const char *path, struct services **sv, struct context **out)
 		config_free(cfg);
 		return -2;
 	}
-	if (context_new(cfg, sv != NULL ? *sv : NULL, out, err, sizeof err) ==
-	    -1) {
-		fprintf(stderr, "jwtgate: %s\n", err);
+	if (context_new(cfg, sv != NULL ? *sv : NULL, out, &errs) == -1) {
+		print_config_errors(&errs);
 		if (sv != NULL)
 			services_free(*sv);
 		return -1;
@@ -383,20 +382,16 @@ serve_reload(struct server *srv, struct services *sv, const char *path,
 	struct config_errors errs;
 	struct config       *cfg;
 	struct context      *ctx;
-	char                 err[1024];
 	size_t               i;
 
 	sd_notify(0, "RELOADING=1");
-	if (config_load(path, &cfg, &errs) == -1) {
+	if (config_load(path, &cfg, &errs) == -1 ||
+	    context_new(cfg, sv, &ctx, &errs) == -1) {
 		for (i = 0; i < errs.n; i++)
 			log_error("reload refused: %s", errs.msg[i]);
 		if (errs.dropped > 0)
 			log_error("reload refused: ... and %zu more errors",
 			    errs.dropped);
-		goto out;
-	}
-	if (context_new(cfg, sv, &ctx, err, sizeof err) == -1) {
-		log_error("reload refused: %s", err);
 		goto out;
 	}
 	serve_reload_warn((*cur)->cfg, ctx->cfg);

@@ -614,22 +614,6 @@ out:
 	return rc;
 }
 
-int
-users_load(const struct config *cfg, struct userdb **out, char *err,
-    size_t errlen)
-{
-	struct config_errors *errs;
-	int                   rc;
-
-	errs = xmalloc(sizeof *errs);
-	rc = users_load_all(cfg, out, errs);
-	if (rc == -1 && errlen > 0)
-		snprintf(err, errlen, "%s",
-		    errs->n > 0 ? errs->msg[0] : "cannot load the user file");
-	free(errs);
-	return rc;
-}
-
 const struct user *
 users_find(const struct userdb *db, const char *name)
 {

@@ -28,13 +28,9 @@ struct userdb;
 
 /*
  * Load cfg->users.file. On success *out holds one reference. On failure
- * *out is left untouched (a reload keeps the old set) and err holds the
- * first problem as "FILE:LINE: why".
+ * *out is left untouched (a reload keeps the old set) and errs holds every
+ * problem as "FILE:LINE: why".
  */
-int users_load(const struct config *cfg, struct userdb **out, char *err,
-    size_t errlen);
-
-/* The same, collecting every problem (for jwtgate check). */
 int users_load_all(const struct config *cfg, struct userdb **out,
     struct config_errors *errs);
 

@@ -543,6 +543,31 @@ START_TEST(test_check_reports_all_errors)
 }
 END_TEST
 
+/* Every problem of the user file too, each as FILE:LINE:. */
+START_TEST(test_check_reports_all_user_errors)
+{
+	const char *args[4] = {"check", "-c", NULL, NULL};
+	char       *out, *err, users[512];
+	struct jg   tmp;
+	FILE       *fp;
+
+	ck_assert_int_eq(jg_prepare(&tmp, BASE), 0);
+	snprintf(users, sizeof users, "%s/users.ini", tmp.dir);
+	fp = fopen(users, "w");
+	fputs("[eve]\npassword = plaintext\n[mallory]\npassword = {SHA}x\n",
+	    fp);
+	fclose(fp);
+	args[2] = tmp.conf;
+	ck_assert_int_eq(jg_run(args, NULL, &out, &err), 2);
+	ck_assert_msg(strstr(err, "users.ini:2:") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "users.ini:4:") != NULL, "%s", err);
+	ck_assert_str_eq(out, "");
+	free(out);
+	free(err);
+	jg_cleanup(&tmp);
+}
+END_TEST
+
 START_TEST(test_usage_errors)
 {
 	static const char *const a1[] = {NULL};
@@ -667,6 +692,7 @@ integration_suite(void)
 	    sizeof bad_configs / sizeof bad_configs[0]);
 	tcase_add_test(tcf, test_check_command);
 	tcase_add_test(tcf, test_check_reports_all_errors);
+	tcase_add_test(tcf, test_check_reports_all_user_errors);
 	tcase_add_test(tcf, test_usage_errors);
 	suite_add_tcase(s, tcf);
 	return s;
