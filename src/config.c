@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "rules.h"
+#include "text.h"
 #include "xmalloc.h"
 
 #define CONFIG_SECTION_MAX 49      /* libinih truncates longer section names */
@@ -373,20 +374,6 @@ config_alg_name(enum token_alg alg)
 	return enum_alg[alg];
 }
 
-/* RFC 7230 token characters: header names, methods, cookie names. */
-static bool
-config_is_token(const char *s)
-{
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
-			return false;
-	return true;
-}
-
 static bool
 config_has_ctl(const char *s)
 {
@@ -692,7 +679,7 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 		for (i = 0; i < l.n; i++) {
 			const char *bad = NULL;
 
-			if (k->type == CT_METHODS && !config_is_token(l.v[i]))
+			if (k->type == CT_METHODS && !text_is_token(l.v[i]))
 				bad = "not an HTTP method";
 			else if (k->type == CT_SCOPES &&
 			    strpbrk(l.v[i], " \"\\") != NULL)
@@ -824,14 +811,14 @@ config_set(struct config *cfg, const struct ckey *k, void *dst,
 		return 0;
 	}
 	case CT_HEADER:
-		if (!config_is_token(value)) {
+		if (!text_is_token(value)) {
 			*why = "must be an HTTP header name";
 			return -1;
 		}
 		*(char **)dst = xstrdup(value);
 		return 0;
 	case CT_COOKIE:
-		if (!config_is_token(value)) {
+		if (!text_is_token(value)) {
 			*why =
 			    "must be a cookie name (RFC 6265 token characters)";
 			return -1;

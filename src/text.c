@@ -3,6 +3,8 @@
  */
 #include "text.h"
 
+#include <string.h>
+
 size_t
 text_utf8_len(const unsigned char *s)
 {
@@ -25,4 +27,18 @@ text_utf8_len(const unsigned char *s)
 	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
 		return 0;
 	return n;
+}
+
+bool
+text_is_token(const char *s)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		        (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
+			return false;
+	return true;
 }

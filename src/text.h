@@ -4,6 +4,7 @@
 #ifndef JWTGATE_TEXT_H
 #define JWTGATE_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -12,5 +13,8 @@
  * U+10FFFF are invalid. s must be NUL-terminated.
  */
 size_t text_utf8_len(const unsigned char *s);
+
+/* An RFC 7230 token (header names, methods, cookie names): non-empty. */
+bool text_is_token(const char *s);
 
 #endif
