@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "context.h"
 #include "http.h"
+#include "issue.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -34,24 +35,13 @@ auth_fail(struct auth_result *out, unsigned status, const char *detail)
 	return AUTH_FAILED;
 }
 
-bool
+/* Does the token's space-separated scope claim hold scope? */
+static bool
 auth_has_scope(json_t *claims, const char *scope)
 {
 	const char *s = json_string_value(json_object_get(claims, "scope"));
-	size_t      n = strlen(scope);
 
-	if (s == NULL)
-		return false;
-	while (*s != '\0') {
-		size_t len = strcspn(s, " ");
-
-		if (len == n && strncmp(s, scope, n) == 0)
-			return true;
-		s += len;
-		while (*s == ' ')
-			s++;
-	}
-	return false;
+	return s != NULL && issue_scope_subset(scope, s);
 }
 
 /* Roles of the user file, else (require_known_user = false) of extras. */

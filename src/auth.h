@@ -35,7 +35,4 @@ enum auth_outcome auth_check(struct request *req, const struct rule_decision *d,
 void auth_reply(struct request *req, const struct auth_result *r);
 void auth_result_free(struct auth_result *r);
 
-/* Helpers for identity: the token's scope claim contains scope? */
-bool auth_has_scope(json_t *claims, const char *scope);
-
 #endif
