@@ -156,8 +156,6 @@ login_body(struct context *ctx, const struct user *user,
 {
 	const struct config *cfg = ctx->cfg;
 	enum login_body      mode = cfg->login.response_body;
-	json_t              *roles;
-	size_t               i;
 
 	if (mode == LOGIN_BODY_DEFAULT)
 		mode = cfg->auth.backend == BACKEND_OAUTH2 ? LOGIN_BODY_OAUTH2
@@ -166,13 +164,9 @@ login_body(struct context *ctx, const struct user *user,
 	case LOGIN_BODY_TOKEN: return json_pack("{s:s}", "token", is->access);
 	case LOGIN_BODY_OAUTH2: return issue_oauth2_body(is, 0);
 	case LOGIN_BODY_USER:
-		roles = json_array();
-		for (i = 0; i < user->roles.n; i++)
-			json_array_append_new(roles,
-			    json_string(user->roles.v[i]));
 		return json_pack("{s:s, s:s?, s:s?, s:o}", "sub", user->name,
 		    "name", user->display_name, "email", user->email, "roles",
-		    roles);
+		    issue_json_list(&user->roles));
 	default: return json_null();
 	}
 }

@@ -25,14 +25,10 @@ handler_me(struct request *req)
 	const struct user *u = req->account;
 	json_t            *extras = json_object_get(req->claims, "extras");
 	json_t            *roles;
-	size_t             i;
 
-	if (u != NULL) {
-		roles = json_array();
-		for (i = 0; i < u->roles.n; i++)
-			json_array_append_new(roles,
-			    json_string(u->roles.v[i]));
-	} else {
+	if (u != NULL)
+		roles = issue_json_list(&u->roles);
+	else {
 		roles = json_object_get(extras, "roles");
 		roles =
 		    json_is_array(roles) ? json_incref(roles) : json_array();

@@ -12,6 +12,7 @@
 #include "context.h"
 #include "handlers.h"
 #include "http.h"
+#include "issue.h"
 #include "keys.h"
 #include "xmalloc.h"
 
@@ -20,17 +21,6 @@ handler_jwks(struct request *req)
 {
 	http_reply_json(&req->res, 200, keys_jwks(req->ctx->keys));
 	http_set_header(&req->res, "Cache-Control", "public, max-age=300");
-}
-
-static json_t *
-wellknown_list(const struct strlist *l)
-{
-	json_t *a = json_array();
-	size_t  i;
-
-	for (i = 0; i < l->n; i++)
-		json_array_append_new(a, json_string(l->v[i]));
-	return a;
 }
 
 void
@@ -58,7 +48,7 @@ handler_oauth_metadata(struct request *req)
 	        cfg->token.issuer != NULL ? cfg->token.issuer : base,
 	        "token_endpoint", token_ep, "jwks_uri", jwks,
 	        "grant_types_supported", grants, "scopes_supported",
-	        wellknown_list(&cfg->oauth2.scopes),
+	        issue_json_list(&cfg->oauth2.scopes),
 	        "token_endpoint_auth_methods_supported", "none",
 	        "response_types_supported", "token"));
 	/* clang-format on */

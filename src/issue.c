@@ -97,16 +97,23 @@ issue_scope_within(const char *scope, const struct strlist *allowed)
 	return out;
 }
 
+json_t *
+issue_json_list(const struct strlist *l)
+{
+	json_t *a = json_array();
+	size_t  i;
+
+	for (i = 0; i < l->n; i++)
+		json_array_append_new(a, json_string(l->v[i]));
+	return a;
+}
+
 static json_t *
 issue_extras(const struct user *user)
 {
-	json_t *roles = json_array();
-	size_t  i;
-
-	for (i = 0; i < user->roles.n; i++)
-		json_array_append_new(roles, json_string(user->roles.v[i]));
-	return json_pack("{s:o, s:s?, s:s?}", "roles", roles, "name",
-	    user->display_name, "email", user->email);
+	return json_pack("{s:o, s:s?, s:s?}", "roles",
+	    issue_json_list(&user->roles), "name", user->display_name, "email",
+	    user->email);
 }
 
 int

@@ -38,6 +38,9 @@ void issued_free(struct issued *is);
 /* {"access_token","token_type","expires_in","refresh_token"?,"scope"?} */
 json_t *issue_oauth2_body(const struct issued *is, int with_scope_always);
 
+/* A list as a JSON array of strings (new reference). */
+json_t *issue_json_list(const struct strlist *l);
+
 /* A list as one space-separated string (free()). */
 char *issue_join(const struct strlist *l);
 
