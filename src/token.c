@@ -30,12 +30,12 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jwt.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 
@@ -52,19 +52,24 @@
 #define TOKEN_MEMO_LOCKS 64
 
 /*
- * Tokens this verifier has fully verified, by SHA-256 of the whole token,
- * with their parsed claims. The same bytes need neither a second signature
- * check nor a second JSON parse: only the claims' values (expiry, not
- * before, issuer, audience, required claims) are judged again, on every
- * call, so an expired or not-yet-valid token is refused as before, and the
- * caller checks revocation on every request. Only successes are stored, so
- * nothing a client sends can make a bad token pass; a reload builds a new
- * verifier and so starts empty. The claims are shared read-only (jansson
- * counts references atomically); direct-mapped, so memory stays bounded.
+ * Tokens this verifier has fully verified, kept whole with their parsed
+ * claims. The same bytes need neither a second signature check nor a second
+ * JSON parse: only the claims' values (expiry, not before, issuer,
+ * audience, required claims) are judged again, on every call, so an expired
+ * or not-yet-valid token is refused as before, and the caller checks
+ * revocation on every request. A token is found only if every one of its
+ * bytes equals a stored one (compared in constant time), and only successes
+ * are stored, so nothing a client sends can make a bad token pass; a reload
+ * builds a new verifier and so starts empty. The slot is chosen by the last
+ * bytes of the token, its signature: as good as random for the tokens that
+ * get stored, and free to compute. The claims are shared read-only (jansson
+ * counts references atomically); direct-mapped, so memory stays bounded
+ * (TOKEN_MEMO_SLOTS tokens of at most max_token_bytes).
  */
 struct token_memo_slot {
-	unsigned char digest[32];
-	json_t       *claims; /* NULL: empty */
+	char   *token; /* NULL: empty */
+	size_t  len;
+	json_t *claims;
 };
 
 struct token_memo {
@@ -81,7 +86,6 @@ struct token_verifier {
 	size_t                max_bytes;
 	size_t            *siglens; /* distinct signature sizes of the keys */
 	size_t             nsiglens;
-	const EVP_MD      *sha256;
 	struct token_memo *memo;
 };
 
@@ -140,7 +144,6 @@ token_verifier_new(const struct config *cfg, const struct keyring *keys)
 		          "accepted audience; every token will be refused");
 	/* Seed jansson's hash once, before worker threads parse JSON. */
 	json_object_seed(0);
-	v->sha256 = EVP_sha256();
 	v->memo = xcalloc(1, sizeof *v->memo);
 	for (i = 0; i < TOKEN_MEMO_LOCKS; i++)
 		pthread_mutex_init(&v->memo->lock[i], NULL);
@@ -156,8 +159,10 @@ token_verifier_free(struct token_verifier *v)
 		return;
 	for (i = 0; i < TOKEN_MEMO_LOCKS; i++)
 		pthread_mutex_destroy(&v->memo->lock[i]);
-	for (i = 0; i < TOKEN_MEMO_SLOTS; i++)
+	for (i = 0; i < TOKEN_MEMO_SLOTS; i++) {
+		free(v->memo->slot[i].token);
 		json_decref(v->memo->slot[i].claims);
+	}
 	free(v->memo);
 	free(v->siglens);
 	free(v);
@@ -348,36 +353,52 @@ token_step_signature(const struct token_verifier *v, const char *token,
 	return *why = "bad signature", TOKEN_INVALID;
 }
 
-/* The claims of the token with digest d, verified before (a reference), or NULL. */
-static json_t *
-token_memo_get(struct token_memo *m, const unsigned char *d)
+static size_t
+token_memo_index(const char *token, size_t len)
 {
-	size_t           i = ((size_t)d[0] << 8 | d[1]) % TOKEN_MEMO_SLOTS;
-	pthread_mutex_t *l = &m->lock[i % TOKEN_MEMO_LOCKS];
+	uint64_t h = 0;
+
+	memcpy(&h, token + len - (len < 8 ? len : 8), len < 8 ? len : 8);
+	return (size_t)((h * 0x9e3779b97f4a7c15ULL) >> 54) % TOKEN_MEMO_SLOTS;
+}
+
+/* The claims of this token, verified before (a reference), or NULL. */
+static json_t *
+token_memo_get(struct token_memo *m, const char *token, size_t len)
+{
+	size_t                  i = token_memo_index(token, len);
+	pthread_mutex_t        *l = &m->lock[i % TOKEN_MEMO_LOCKS];
 	struct token_memo_slot *sl = &m->slot[i];
 	json_t                 *claims = NULL;
 
 	pthread_mutex_lock(l);
-	if (sl->claims != NULL && CRYPTO_memcmp(sl->digest, d, 32) == 0)
+	if (sl->token != NULL && sl->len == len &&
+	    CRYPTO_memcmp(sl->token, token, len) == 0)
 		claims = json_incref(sl->claims);
 	pthread_mutex_unlock(l);
 	return claims;
 }
 
 static void
-token_memo_put(struct token_memo *m, const unsigned char *d, json_t *claims)
+token_memo_put(struct token_memo *m, const char *token, size_t len,
+    json_t *claims)
 {
-	size_t           i = ((size_t)d[0] << 8 | d[1]) % TOKEN_MEMO_SLOTS;
-	pthread_mutex_t *l = &m->lock[i % TOKEN_MEMO_LOCKS];
+	size_t                  i = token_memo_index(token, len);
+	pthread_mutex_t        *l = &m->lock[i % TOKEN_MEMO_LOCKS];
 	struct token_memo_slot *sl = &m->slot[i];
-	json_t                 *old;
+	char                   *copy = xmalloc(len), *old;
+	json_t                 *oldclaims;
 
+	memcpy(copy, token, len);
 	pthread_mutex_lock(l);
-	old = sl->claims;
-	memcpy(sl->digest, d, 32);
+	old = sl->token;
+	oldclaims = sl->claims;
+	sl->token = copy;
+	sl->len = len;
 	sl->claims = json_incref(claims);
 	pthread_mutex_unlock(l);
-	json_decref(old);
+	free(old);
+	json_decref(oldclaims);
 }
 
 static enum token_status
@@ -540,16 +561,14 @@ token_verify(const struct token_verifier *v, const char *token, size_t len,
 	enum token_status  st;
 	const char        *reason = NULL;
 	json_t            *claims = NULL;
-	unsigned char      d[32];
 	bool               memo;
 
 	if (claims_out != NULL)
 		*claims_out = NULL;
 	b.hdr = b.pay = NULL;
 	/* A token seen before: only its claims' values are judged again. */
-	memo = len <= v->max_bytes &&
-	    EVP_Digest(token, len, d, NULL, v->sha256, NULL) == 1;
-	if (memo && (claims = token_memo_get(v->memo, d)) != NULL) {
+	memo = len > 0 && len <= v->max_bytes;
+	if (memo && (claims = token_memo_get(v->memo, token, len)) != NULL) {
 		st = TOKEN_INVALID;
 		if ((reason = token_check_values(v->cfg, claims, now)) != NULL)
 			goto out;
@@ -569,7 +588,7 @@ token_verify(const struct token_verifier *v, const char *token, size_t len,
 	    (reason = token_check_values(v->cfg, claims, now)) != NULL)
 		goto out;
 	if (memo)
-		token_memo_put(v->memo, d, claims);
+		token_memo_put(v->memo, token, len, claims);
 ok:
 	st = TOKEN_OK;
 	reason = "ok";

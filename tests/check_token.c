@@ -456,11 +456,12 @@ END_TEST
  * Verified tokens are remembered with their claims: the same token verifies
  * again, its claims' values are still judged on every call (expiry, a token
  * issued in the future), and no refused token, nor a twin with other
- * signature bytes, is ever let through by the memory.
+ * signature bytes or the same signature over other bytes (same slot of the
+ * memory), is ever let through by the memory.
  */
 START_TEST(remembered_tokens)
 {
-	char *t, *bad;
+	char *t, *bad, *p;
 	int   i;
 
 	start(&fx[_i]);
@@ -480,6 +481,18 @@ START_TEST(remembered_tokens)
 		                     &why),
 		    TOKEN_OK);
 	}
+	/* Same length and signature, one payload byte changed. */
+	free(bad);
+	bad = strdup(t);
+	p = strchr(bad, '.') + 1;
+	*p = *p == 'e' ? 'f' : 'e';
+	expect(bad, TOKEN_INVALID, "bad signature");
+	/* Same signature, one byte shorter or longer. */
+	expect(t + 1, TOKEN_INVALID, NULL);
+	free(bad);
+	ck_assert_int_ge(asprintf(&bad, "e%s", t), 0);
+	expect(bad, TOKEN_INVALID, NULL);
+	expect(t, TOKEN_OK, NULL);
 	/* A reload (new verifier) remembers nothing and still verifies. */
 	start(cur);
 	expect(t, TOKEN_OK, NULL);
