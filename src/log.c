@@ -1,11 +1,22 @@
 /*
  * log.c - levelled logging to stderr. Each event is formatted into one buffer
  * and written with a single write(2), so lines from worker threads never mix.
+ *
+ * Access-log lines are the exception that the hot path needs: under load,
+ * each thread gathers its lines in a buffer of PIPE_BUF bytes (one write of
+ * it stays atomic on a pipe or a journal stream) and writes them together
+ * when it is full, when the thread logs anything else, and at each
+ * log_flush() (the server calls it four times a second and when it stops).
+ * A line that comes after LOG_HOLD_US of quiet is written at once, so a
+ * lightly used server logs every request as it ends.
  */
 #include "log.h"
 
 #include "text.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +24,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_LINE_MAX 2048
+#define LOG_LINE_MAX  2048
+#define LOG_BUF_BYTES PIPE_BUF
+#define LOG_HOLD_US   100000 /* quiet after which a line goes out at once */
+
+/* One thread's access-log lines not yet written. */
+struct log_buf {
+	struct log_buf *next;
+	pthread_mutex_t lock; /* the owner, and log_flush() */
+	size_t          len;
+	uint64_t        last_us; /* when data last went out */
+	char            data[LOG_BUF_BYTES];
+};
+
+static pthread_once_t           log_once = PTHREAD_ONCE_INIT;
+static pthread_key_t            log_key;
+static pthread_mutex_t          log_bufs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct log_buf          *log_bufs;
+static __thread struct log_buf *log_mine;
 
 static enum log_level  log_min = LOG_LEVEL_INFO;
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
@@ -70,54 +98,243 @@ log_text_clean(char *buf, size_t off, size_t cap, const char *s)
 	return off;
 }
 
+/* Write all of buf, as far as stderr takes it (a log line is never fatal). */
 static void
-log_timestamp(char *ts, size_t len)
+log_write(const char *buf, size_t len)
 {
-	/*
-	 * The date part changes once a second: each thread formats it once
-	 * per second (gmtime_r takes glibc's time-zone lock) and adds the
-	 * milliseconds.
-	 */
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(STDERR_FILENO, buf, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+log_buf_flush(struct log_buf *b, uint64_t now_us)
+{
+	if (b->len > 0)
+		log_write(b->data, b->len);
+	b->len = 0;
+	b->last_us = now_us;
+}
+
+/* Thread exit: what is left goes out, and the buffer leaves the list. */
+static void
+log_buf_release(void *arg)
+{
+	struct log_buf *b = arg, **pp;
+
+	pthread_mutex_lock(&log_bufs_lock);
+	for (pp = &log_bufs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	pthread_mutex_unlock(&log_bufs_lock);
+	log_buf_flush(b, 0);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+	log_mine = NULL;
+}
+
+static void
+log_key_init(void)
+{
+	(void)pthread_key_create(&log_key, log_buf_release);
+}
+
+/* This thread's buffer, made on first use; NULL: write lines at once. */
+static struct log_buf *
+log_thread_buf(void)
+{
+	struct log_buf *b;
+
+	if (log_mine != NULL)
+		return log_mine;
+	pthread_once(&log_once, log_key_init);
+	if ((b = calloc(1, sizeof *b)) == NULL)
+		return NULL;
+	pthread_mutex_init(&b->lock, NULL);
+	if (pthread_setspecific(log_key, b) != 0) {
+		pthread_mutex_destroy(&b->lock);
+		free(b);
+		return NULL;
+	}
+	pthread_mutex_lock(&log_bufs_lock);
+	b->next = log_bufs;
+	log_bufs = b;
+	pthread_mutex_unlock(&log_bufs_lock);
+	return log_mine = b;
+}
+
+void
+log_flush(void)
+{
+	struct timespec now;
+	struct log_buf *b;
+	uint64_t        us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+	pthread_mutex_lock(&log_bufs_lock);
+	for (b = log_bufs; b != NULL; b = b->next) {
+		pthread_mutex_lock(&b->lock);
+		log_buf_flush(b, us);
+		pthread_mutex_unlock(&b->lock);
+	}
+	pthread_mutex_unlock(&log_bufs_lock);
+}
+
+/* Lines of this thread still held go out before any other of its lines. */
+static void
+log_flush_mine(void)
+{
+	struct log_buf *b = log_mine;
+
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&b->lock);
+	if (b->len > 0)
+		log_buf_flush(b, b->last_us);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* An access line: held in this thread's buffer, or written now (see top). */
+static void
+log_buffered(const char *line, size_t len, uint64_t now_us)
+{
+	struct log_buf *b = log_thread_buf();
+
+	if (b == NULL) {
+		log_write(line, len);
+		return;
+	}
+	pthread_mutex_lock(&b->lock);
+	if (b->len + len > sizeof b->data)
+		log_buf_flush(b, now_us);
+	if (b->len == 0 &&
+	    (now_us - b->last_us >= LOG_HOLD_US || len > sizeof b->data)) {
+		log_write(line, len);
+		b->last_us = now_us;
+	} else {
+		memcpy(b->data + b->len, line, len);
+		b->len += len;
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Appenders: each returns the new end, never past cap. */
+static size_t
+log_put(char *buf, size_t off, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > cap - off)
+		n = cap - off;
+	memcpy(buf + off, s, n);
+	return off + n;
+}
+
+/* v, at least width digits (zero-padded). */
+static size_t
+log_put_uint(char *buf, size_t off, size_t cap, uint64_t v, int width)
+{
+	char digits[24];
+	int  n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 || n < width);
+	while (n > 0 && off < cap)
+		buf[off++] = digits[--n];
+	return off;
+}
+
+/* Microseconds as milliseconds with three decimals. */
+static size_t
+log_put_ms(char *buf, size_t off, size_t cap, uint64_t us)
+{
+	off = log_put_uint(buf, off, cap, us / 1000, 1);
+	off = log_put(buf, off, cap, ".");
+	return log_put_uint(buf, off, cap, us % 1000, 3);
+}
+
+/*
+ * The time stamp "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 characters) at buf; the
+ * date part changes once a second, so each thread formats it once per
+ * second (gmtime_r takes glibc's time-zone lock). Also gives the monotonic
+ * time for the access-log buffer.
+ */
+static size_t
+log_timestamp(char *buf, size_t cap, uint64_t *mono_us)
+{
 	static __thread time_t last = -1;
 	static __thread char   date[64];
-	struct timespec        now;
+	struct timespec        now, mono;
 	struct tm              tm;
+	size_t                 off;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (now.tv_sec != last) {
 		gmtime_r(&now.tv_sec, &tm);
-		snprintf(date, sizeof date, "%04d-%02d-%02dT%02d:%02d:%02d",
+		snprintf(date, sizeof date, "%04d-%02d-%02dT%02d:%02d:%02d.",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec);
 		last = now.tv_sec;
 	}
-	snprintf(ts, len, "%s.%03ldZ", date, now.tv_nsec / 1000000);
+	off = log_put(buf, 0, cap, date);
+	off = log_put_uint(buf, off, cap, (uint64_t)now.tv_nsec / 1000000, 3);
+	off = log_put(buf, off, cap, "Z");
+	if (mono_us != NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		*mono_us = (uint64_t)mono.tv_sec * 1000000 +
+		    (uint64_t)mono.tv_nsec / 1000;
+	}
+	return off;
+}
+
+/* The line's start: time stamp and level; JSON leaves "msg" open. */
+static size_t
+log_head(char *line, size_t cap, enum log_level level, uint64_t *mono_us)
+{
+	size_t off = 0;
+
+	if (log_fmt == LOG_FORMAT_JSON)
+		off = log_put(line, off, cap, "{\"time\":\"");
+	off += log_timestamp(line + off, cap - off, mono_us);
+	if (log_fmt == LOG_FORMAT_JSON) {
+		off = log_put(line, off, cap, "\",\"level\":\"");
+		off = log_put(line, off, cap, log_names[level]);
+		return log_put(line, off, cap, "\",\"msg\":\"");
+	}
+	off = log_put(line, off, cap, " ");
+	off = log_put(line, off, cap, log_names[level]);
+	return log_put(line, off, cap, ": ");
 }
 
 static void
-log_emit(enum log_level level, const char *msg, const char *extra_json)
+log_emit(enum log_level level, const char *msg)
 {
 	char   line[LOG_LINE_MAX + 256];
-	char   ts[96];
 	size_t off;
 
-	log_timestamp(ts, sizeof ts);
+	off = log_head(line, sizeof line, level, NULL);
 	if (log_fmt == LOG_FORMAT_JSON) {
-		off = (size_t)snprintf(line, sizeof line,
-		    "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
-		    log_names[level]);
-		off = log_json_escape(line, off, sizeof line - 200, msg);
-		off += (size_t)snprintf(line + off, sizeof line - off,
-		    "\"%s}\n", extra_json != NULL ? extra_json : "");
+		off = log_json_escape(line, off, sizeof line - 8, msg);
+		off = log_put(line, off, sizeof line, "\"}\n");
 	} else {
-		off = (size_t)snprintf(line, sizeof line, "%s %s: ", ts,
-		    log_names[level]);
 		off = log_text_clean(line, off, sizeof line - 2, msg);
 		line[off++] = '\n';
 	}
-	if (off > sizeof line)
-		off = sizeof line;
-	(void)!write(STDERR_FILENO, line, off);
+	log_flush_mine();
+	log_write(line, off);
 }
 
 static void
@@ -128,7 +345,7 @@ log_vlog(enum log_level level, const char *fmt, va_list ap)
 	if (level < log_min)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	log_emit(level, msg, NULL);
+	log_emit(level, msg);
 }
 
 #define LOG_DEFINE(fn, level)                                                  \
@@ -154,7 +371,7 @@ log_notice(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	log_emit(LOG_LEVEL_INFO, msg, NULL);
+	log_emit(LOG_LEVEL_INFO, msg);
 }
 
 void
@@ -166,7 +383,8 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	log_emit(LOG_LEVEL_ERROR, msg, NULL);
+	log_emit(LOG_LEVEL_ERROR, msg);
+	log_flush();
 	exit(1);
 }
 
@@ -174,42 +392,50 @@ void
 log_access(const char *method, const char *path, unsigned status,
     uint64_t duration_us, const char *client, const char *user)
 {
-	char   msg[LOG_LINE_MAX], who[128];
-	size_t off = 0;
+	char     line[LOG_LINE_MAX + 256];
+	size_t   off, cap = LOG_LINE_MAX, u;
+	uint64_t now_us;
 
 	if (LOG_LEVEL_INFO < log_min)
 		return;
+	off = log_head(line, sizeof line, LOG_LEVEL_INFO, &now_us);
 	if (log_fmt == LOG_FORMAT_JSON) {
-		char extra[LOG_LINE_MAX];
-
-		off = (size_t)snprintf(extra, sizeof extra, ",\"method\":\"");
-		off = log_json_escape(extra, off, 128, method);
-		off += (size_t)snprintf(extra + off, sizeof extra - off,
-		    "\",\"path\":\"");
-		off = log_json_escape(extra, off, off + 1024, path);
-		off += (size_t)snprintf(extra + off, sizeof extra - off,
-		    "\",\"status\":%u,\"duration_ms\":%.3f,\"client\":\"",
-		    status, (double)duration_us / 1000.0);
-		off = log_json_escape(extra, off, off + 128, client);
-		off += (size_t)snprintf(extra + off, sizeof extra - off,
-		    "\",\"user\":");
+		off = log_put(line, off, cap, "request\",\"method\":\"");
+		off = log_json_escape(line, off, off + 128, method);
+		off = log_put(line, off, cap, "\",\"path\":\"");
+		off = log_json_escape(line, off, off + 1024, path);
+		off = log_put(line, off, cap, "\",\"status\":");
+		off = log_put_uint(line, off, cap, status, 1);
+		off = log_put(line, off, cap, ",\"duration_ms\":");
+		off = log_put_ms(line, off, cap, duration_us);
+		off = log_put(line, off, cap, ",\"client\":\"");
+		off = log_json_escape(line, off, off + 128, client);
 		if (user != NULL) {
-			extra[off++] = '"';
-			off = log_json_escape(extra, off, off + 256, user);
-			extra[off++] = '"';
-			extra[off] = '\0';
+			off = log_put(line, off, cap, "\",\"user\":\"");
+			off = log_json_escape(line, off, off + 256, user);
+			off = log_put(line, off, cap, "\"}\n");
 		} else
-			off += (size_t)snprintf(extra + off, sizeof extra - off,
-			    "null");
-		log_emit(LOG_LEVEL_INFO, "request", extra);
-		return;
+			off = log_put(line, off, cap, "\",\"user\":null}\n");
+	} else {
+		off = log_text_clean(line, off, cap, method);
+		off = log_put(line, off, cap, " ");
+		off = log_text_clean(line, off, cap, path);
+		off = log_put(line, off, cap, " ");
+		off = log_put_uint(line, off, cap, status, 1);
+		off = log_put(line, off, cap, " ");
+		off = log_put_ms(line, off, cap, duration_us);
+		off = log_put(line, off, cap, "ms client=");
+		off = log_text_clean(line, off, cap, client);
+		off = log_put(line, off, cap, " user=");
+		/* A user name cannot add fields to the line. */
+		u = off;
+		off =
+		    log_text_clean(line, off, off + 127 < cap ? off + 127 : cap,
+		        user != NULL ? user : "-");
+		for (; u < off; u++)
+			if (line[u] == ' ' || line[u] == '=')
+				line[u] = '_';
+		line[off++] = '\n';
 	}
-	/* A user name cannot add fields to the line. */
-	snprintf(who, sizeof who, "%s", user != NULL ? user : "-");
-	for (off = 0; who[off] != '\0'; off++)
-		if (who[off] == ' ' || who[off] == '=')
-			who[off] = '_';
-	snprintf(msg, sizeof msg, "%s %s %u %.3fms client=%s user=%s", method,
-	    path, status, (double)duration_us / 1000.0, client, who);
-	log_emit(LOG_LEVEL_INFO, msg, NULL);
+	log_buffered(line, off, now_us);
 }

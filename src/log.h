@@ -21,7 +21,10 @@ void log_error(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_notice(const char *fmt, ...) LOG_PRINTF(1, 2);
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 
-/* One access-log line; user may be NULL. */
+/* Write out the access-log lines threads still hold (see log.c). */
+void log_flush(void);
+
+/* One access-log line; user may be NULL. Written within a second. */
 void log_access(const char *method, const char *path, unsigned status,
     uint64_t duration_us, const char *client, const char *user);
 

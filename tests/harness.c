@@ -84,6 +84,21 @@ jg_file_contains(const char *path, const char *text)
 }
 
 int
+jg_file_count(const char *path, const char *text)
+{
+	char       *buf = read_file(path);
+	const char *p = buf;
+	int         n = 0;
+
+	while (p != NULL && (p = strstr(p, text)) != NULL) {
+		n++;
+		p += strlen(text);
+	}
+	free(buf);
+	return n;
+}
+
+int
 jg_prepare(struct jg *jg, const char *ini)
 {
 	char path[400], *users, *text;
