@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "handlers.h"
 #include "hashpool.h"
 #include "keys.h"
 #include "regulation.h"
@@ -85,6 +86,7 @@ context_new(struct config *cfg, struct services *sv, struct context **out,
 		goto fail;
 	if (users_load_all(cfg, &ctx->users, errs) == -1)
 		goto fail;
+	ctx->verdicts = verify_cache_new();
 	*out = ctx;
 	return 0;
 fail:
@@ -107,6 +109,7 @@ context_unref(struct context *ctx)
 		return;
 	if (ctx->users != NULL)
 		users_unref(ctx->users);
+	verify_cache_free(ctx->verdicts);
 	rules_free(ctx->rules);
 	token_verifier_free(ctx->verifier);
 	keys_free(ctx->keys);

@@ -25,6 +25,7 @@ struct context {
 	struct token_verifier *verifier;
 	struct rules          *rules;
 	struct userdb         *users;
+	struct verify_cache   *verdicts; /* /verify's built answers */
 	struct services       *services; /* not owned */
 };
 

@@ -5,6 +5,11 @@
 #define JWTGATE_HANDLERS_H
 
 struct request;
+struct verify_cache;
+
+/* /verify's answers already built (see handler_verify.c); one per context. */
+struct verify_cache *verify_cache_new(void);
+void                 verify_cache_free(struct verify_cache *c);
 
 void handler_login(struct request *req);
 void handler_token(struct request *req);

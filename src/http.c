@@ -340,11 +340,13 @@ static void
 http_set_body(struct response *res, unsigned status, const char *type,
     char *body, size_t len)
 {
-	free(res->body);
+	if (!res->body_static)
+		free(res->body);
 	res->status = status;
 	res->content_type = type;
 	res->body = body;
 	res->body_len = len;
+	res->body_static = false;
 }
 
 void
@@ -374,6 +376,14 @@ http_reply_text(struct response *res, unsigned status, const char *type,
 }
 
 void
+http_reply_static(struct response *res, unsigned status, const char *type,
+    const char *body, size_t len)
+{
+	http_set_body(res, status, type, (char *)body, len);
+	res->body_static = true;
+}
+
+void
 http_response_free(struct response *res)
 {
 	size_t i;
@@ -382,6 +392,87 @@ http_response_free(struct response *res)
 		free(res->headers[i].name);
 		free(res->headers[i].value);
 	}
-	free(res->body);
+	if (!res->body_static)
+		free(res->body);
+	http_prepared_unref(res->prepared);
 	memset(res, 0, sizeof *res);
+}
+
+struct http_prepared {
+	unsigned             refs; /* atomic */
+	unsigned             status;
+	struct MHD_Response *mr;
+};
+
+/* A new libmicrohttpd response with res's body (given up) and headers. */
+static struct MHD_Response *
+http_build(struct response *res)
+{
+	struct MHD_Response *mr;
+	size_t               i;
+
+	mr = MHD_create_response_from_buffer(res->body_len, res->body,
+	    res->body_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+	if (mr == NULL)
+		return NULL;
+	res->body = NULL; /* libmicrohttpd frees it */
+	res->body_len = 0;
+	res->body_static = false;
+	if (res->content_type != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    res->content_type);
+	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	for (i = 0; i < res->nheaders; i++)
+		MHD_add_response_header(mr, res->headers[i].name,
+		    res->headers[i].value);
+	return mr;
+}
+
+struct MHD_Response *
+http_response_mhd(struct response *res, bool *owned)
+{
+	*owned = res->prepared == NULL;
+	return *owned ? http_build(res) : res->prepared->mr;
+}
+
+struct http_prepared *
+http_prepare(struct response *res)
+{
+	struct http_prepared *p = xcalloc(1, sizeof *p);
+	unsigned              status = res->status;
+
+	p->mr = http_build(res);
+	http_response_free(res);
+	if (p->mr == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->refs = 1;
+	p->status = status;
+	return p;
+}
+
+struct http_prepared *
+http_prepared_ref(struct http_prepared *p)
+{
+	__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+void
+http_prepared_unref(struct http_prepared *p)
+{
+	if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	/* Answers still being sent hold libmicrohttpd's own references. */
+	MHD_destroy_response(p->mr);
+	free(p);
+}
+
+void
+http_reply_prepared(struct response *res, struct http_prepared *p)
+{
+	http_response_free(res);
+	res->status = p->status;
+	res->prepared = p;
 }

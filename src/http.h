@@ -25,13 +25,17 @@ struct http_header {
 	char *value;
 };
 
+struct http_prepared;
+
 struct response {
-	unsigned           status; /* 0 until a handler answers */
-	char              *body;
-	size_t             body_len;
-	const char        *content_type;
-	struct http_header headers[HTTP_MAX_HEADERS];
-	size_t             nheaders;
+	unsigned              status; /* 0 until a handler answers */
+	char                 *body;
+	size_t                body_len;
+	bool                  body_static; /* body is not ours to free */
+	const char           *content_type;
+	struct http_header    headers[HTTP_MAX_HEADERS];
+	size_t                nheaders;
+	struct http_prepared *prepared; /* answer with this instead (a ref) */
 };
 
 struct request {
@@ -101,6 +105,27 @@ void
 http_reply_error(struct response *res, unsigned status, const char *detail);
 void http_reply_text(struct response *res, unsigned status,
     const char *content_type, char *body, size_t len);
+/* Answer with a constant body (a string that outlives every request). */
+void http_reply_static(struct response *res, unsigned status,
+    const char *content_type, const char *body, size_t len);
 void http_response_free(struct response *res);
+
+/*
+ * A response built once and sent many times, from any thread: immutable
+ * and reference counted. http_prepare() takes res's status, body and
+ * headers (res is left empty); NULL when memory runs out.
+ * http_reply_prepared() answers with p and takes the reference given.
+ */
+struct http_prepared *http_prepare(struct response *res);
+struct http_prepared *http_prepared_ref(struct http_prepared *p);
+void                  http_prepared_unref(struct http_prepared *p);
+void http_reply_prepared(struct response *res, struct http_prepared *p);
+
+/*
+ * For server.c: the libmicrohttpd response of res. *owned: a new one, built
+ * from res (which gives up its body), for the caller to destroy once
+ * queued; else res's prepared one, which res keeps alive.
+ */
+struct MHD_Response *http_response_mhd(struct response *res, bool *owned);
 
 #endif

@@ -242,25 +242,15 @@ static enum MHD_Result
 server_queue(struct request *req)
 {
 	struct MHD_Response *mr;
-	struct response     *res = &req->res;
 	enum MHD_Result      rc;
-	size_t               i;
+	bool                 owned;
 
-	mr = MHD_create_response_from_buffer(res->body_len, res->body,
-	    MHD_RESPMEM_MUST_FREE);
+	mr = http_response_mhd(&req->res, &owned);
 	if (mr == NULL)
 		return MHD_NO;
-	res->body = NULL; /* libmicrohttpd frees it */
-	res->body_len = 0;
-	if (res->content_type != NULL)
-		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    res->content_type);
-	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-	for (i = 0; i < res->nheaders; i++)
-		MHD_add_response_header(mr, res->headers[i].name,
-		    res->headers[i].value);
-	rc = MHD_queue_response(req->conn, res->status, mr);
-	MHD_destroy_response(mr);
+	rc = MHD_queue_response(req->conn, req->res.status, mr);
+	if (owned)
+		MHD_destroy_response(mr);
 	req->queued = true;
 	return rc;
 }

@@ -1596,6 +1596,99 @@ START_TEST(test_reload)
 }
 END_TEST
 
+/* GET /verify with auth ("Bearer ..."); the reply in r. */
+static void
+verify_as(const char *auth, struct reply *r)
+{
+	const char *h[3] = {NULL, "X-Forwarded-Uri: /app", NULL};
+
+	h[0] = hdr("Authorization", auth);
+	req("GET", "/verify", h, NULL, r);
+}
+
+static void
+expect_identity(const char *auth, const char *user, const char *groups,
+    const char *email, const char *name)
+{
+	struct reply r;
+	const char  *v;
+
+	verify_as(auth, &r);
+	expect(&r, 200, "{\"detail\":\"OK\"}");
+	ck_assert_str_eq(reply_header(&r, "Remote-User"), user);
+	ck_assert_str_eq(reply_header(&r, "Remote-Groups"), groups);
+	ck_assert_str_eq(reply_header(&r, "Cache-Control"), "no-store");
+	v = reply_header(&r, "Remote-Email");
+	if (email == NULL)
+		ck_assert_ptr_null(v);
+	else
+		ck_assert_str_eq(v, email);
+	ck_assert_str_eq(reply_header(&r, "Remote-Name"), name);
+	reply_free(&r);
+}
+
+/*
+ * A "pass" answer built once is sent again for the same token, never for
+ * another user, never past a logout, and not past a reload that changed
+ * the user.
+ */
+START_TEST(test_verify_answer_reused)
+{
+	static const char *const alice_file =
+	    "[alice]\npassword = "
+	    "$y$j9T$cEEBhIMAbqF/PwgxHvBbB/$x5f3shcEyqNaaJV9S9evGJj.YrYHrRV4ylbw2W8sIRD\n"
+	    "name = Alice L.\nemail = alice@new.example\nroles = dev\n%s";
+	struct reply r;
+	char        *alice, *carol, *tok, text[512];
+	const char  *h[3] = {NULL, NULL, NULL};
+	int          i;
+
+	start(BASE);
+	tok = login("alice", "alice-password");
+	alice = strdup(bearer(tok));
+	free(tok);
+	tok = login("carol", "carol-password");
+	carol = strdup(bearer(tok));
+	free(tok);
+	for (i = 0; i < 3; i++) {
+		expect_identity(alice, "alice", "admin,dev",
+		    "alice@example.com", "Alice Liddell");
+		expect_identity(carol, "carol", "dev", NULL, "Carol");
+	}
+	/* Logged out: refused, though its answer was built before. */
+	h[0] = hdr("Authorization", carol);
+	req("POST", "/logout", h, NULL, &r);
+	expect(&r, 200, NULL);
+	reply_free(&r);
+	verify_as(carol, &r);
+	expect(&r, 401, "{\"status_code\":401,\"detail\":\"Unauthorized\"}");
+	ck_assert_ptr_null(reply_header(&r, "Remote-User"));
+	reply_free(&r);
+	/* The user changed: the same token, the new identity. */
+	snprintf(text, sizeof text, alice_file, "");
+	write_text(jg.dir, "users.ini", text);
+	kill(jg.pid, SIGHUP);
+	for (i = 0;
+	     i < 200 && !jg_file_contains(jg.log, "configuration reloaded");
+	     i++)
+		usleep(10000);
+	expect_identity(alice, "alice", "dev", "alice@new.example", "Alice L.");
+	/* Disabled: refused. */
+	snprintf(text, sizeof text, alice_file, "disabled = true\n");
+	write_text(jg.dir, "users.ini", text);
+	kill(jg.pid, SIGHUP);
+	for (i = 0;
+	     i < 200 && jg_file_count(jg.log, "configuration reloaded") < 2;
+	     i++)
+		usleep(10000);
+	verify_as(alice, &r);
+	expect(&r, 401, "{\"status_code\":401,\"detail\":\"Unauthorized\"}");
+	reply_free(&r);
+	free(alice);
+	free(carol);
+}
+END_TEST
+
 static Suite *
 endpoints_suite(void)
 {
@@ -1635,6 +1728,7 @@ endpoints_suite(void)
 	tcase_add_test(tc, test_wellknown);
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_verify_answer_reused);
 	suite_add_tcase(s, tc);
 	return s;
 }
