@@ -64,6 +64,7 @@ int
 context_new(struct config *cfg, struct services *sv, struct context **out,
     struct config_errors *errs)
 {
+	static uint64_t generations; /* atomic */
 	struct context *ctx = xcalloc(1, sizeof *ctx);
 	char           *err = errs->msg[0];
 	size_t          errlen = sizeof errs->msg[0];
@@ -72,6 +73,7 @@ context_new(struct config *cfg, struct services *sv, struct context **out,
 	memset(errs, 0, sizeof *errs);
 	errs->n = 1;
 	ctx->refs = 1;
+	ctx->generation = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
 	ctx->cfg = cfg;
 	ctx->services = sv;
 	if (keys_load(cfg, &ctx->keys, err, errlen) == -1)

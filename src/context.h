@@ -10,6 +10,8 @@
 #ifndef JWTGATE_CONTEXT_H
 #define JWTGATE_CONTEXT_H
 
+#include <stdint.h>
+
 #include "config.h"
 
 struct services {
@@ -19,7 +21,8 @@ struct services {
 };
 
 struct context {
-	unsigned               refs; /* atomic */
+	unsigned               refs;       /* atomic */
+	uint64_t               generation; /* unique to this context */
 	struct config         *cfg;
 	struct keyring        *keys;
 	struct token_verifier *verifier;

@@ -174,7 +174,8 @@ http_client_address(struct request *req)
 {
 	struct http_xff x = {NULL, false};
 
-	snprintf(req->client, sizeof req->client, "%s", req->peer);
+	_Static_assert(sizeof req->client == sizeof req->peer, "client = peer");
+	memcpy(req->client, req->peer, sizeof req->client);
 	if (!req->peer_trusted)
 		return;
 	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND,

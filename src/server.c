@@ -39,12 +39,17 @@
 #include "router.h"
 #include "xmalloc.h"
 
-/* One TCP connection, as the watchdog sees it. */
+/* One connection, as the watchdog (and its requests) see it. */
 struct watch {
 	struct watch *prev, *next;
 	int           fd;
 	uint64_t
 	    since_us; /* atomic; start of the request being received, 0: none */
+	/* The peer, found once per connection; its trust, once per context. */
+	char     peer[64];
+	bool     peer_known;
+	bool     trusted;
+	uint64_t trusted_gen; /* generation of the context that judged it */
 };
 
 struct server {
@@ -86,33 +91,48 @@ server_set_context(struct server *srv, struct context *ctx)
 	context_unref(old);
 }
 
+/* The peer's address as text; "unix" for a unix socket. */
 static void
-server_peer(struct request *req)
+server_peer_name(struct MHD_Connection *conn, char *out, size_t outlen)
 {
 	const union MHD_ConnectionInfo *ci;
 	const struct sockaddr          *sa;
 
-	ci = MHD_get_connection_info(req->conn,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	sa = ci != NULL ? ci->client_addr : NULL;
-	if (sa == NULL || sa->sa_family == AF_UNIX) {
-		/* Only local processes reach a unix socket: file modes decide. */
-		strcpy(req->peer, "unix");
-		req->peer_trusted = true;
-		return;
-	}
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+	if (sa == NULL || sa->sa_family == AF_UNIX)
+		snprintf(out, outlen, "unix");
+	else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    out, (socklen_t)outlen);
+	else
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+		    (socklen_t)outlen);
+}
 
-		inet_ntop(AF_INET, &in->sin_addr, req->peer, sizeof req->peer);
-	} else {
-		const struct sockaddr_in6 *in6 =
-		    (const struct sockaddr_in6 *)sa;
+/*
+ * req->peer and req->peer_trusted. Only local processes reach a unix
+ * socket: file modes decide, so it is trusted.
+ */
+static void
+server_peer(struct request *req, struct watch *w)
+{
+	struct watch none = {0};
 
-		inet_ntop(AF_INET6, &in6->sin6_addr, req->peer,
-		    sizeof req->peer);
+	if (w == NULL)
+		w = &none;
+	if (!w->peer_known) {
+		server_peer_name(req->conn, w->peer, sizeof w->peer);
+		w->peer_known = true;
 	}
-	req->peer_trusted = http_trusted(req->ctx->cfg, req->peer);
+	memcpy(req->peer, w->peer, sizeof req->peer);
+	if (w == &none || w->trusted_gen != req->ctx->generation) {
+		w->trusted = strcmp(w->peer, "unix") == 0 ||
+		    http_trusted(req->ctx->cfg, w->peer);
+		w->trusted_gen = req->ctx->generation;
+	}
+	req->peer_trusted = w->trusted;
 }
 
 static struct watch *
@@ -233,7 +253,7 @@ server_request_new(struct server *srv, struct MHD_Connection *conn,
 	req->method = method;
 	req->path = url;
 	req->route = router_find(url);
-	server_peer(req);
+	server_peer(req, server_watch_of(conn));
 	http_client_address(req);
 	return req;
 }

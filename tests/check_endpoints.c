@@ -1689,6 +1689,39 @@ START_TEST(test_verify_answer_reused)
 }
 END_TEST
 
+/*
+ * Whether the peer is a trusted proxy is judged once per connection and
+ * configuration: a reload that drops it from trusted_proxies applies to
+ * the next request of a connection kept alive across the reload.
+ */
+START_TEST(test_trust_follows_reload)
+{
+	static const char *const fwd[] = {"X-Forwarded-Uri: /public/x", NULL};
+	struct reply             r;
+	char                     text[512];
+	int                      i;
+
+	start(BASE "[auth]\nexclude = ^/public/\n");
+	req("GET", "/verify", fwd, NULL, &r);
+	expect(&r, 200, NULL); /* trusted: the forwarded URI is judged */
+	reply_free(&r);
+	snprintf(text, sizeof text,
+	    "[server]\nlisten = 127.0.0.1:%d\ntrusted_proxies = 10.0.0.0/8\n" BASE
+	    "[auth]\nexclude = ^/public/\n",
+	    jg.port);
+	write_text(jg.dir, "jwtgate.ini", text);
+	kill(jg.pid, SIGHUP);
+	for (i = 0;
+	     i < 200 && !jg_file_contains(jg.log, "configuration reloaded");
+	     i++)
+		usleep(10000);
+	req("GET", "/verify", fwd, NULL, &r);
+	ck_assert_int_eq(r.new_conns, 0); /* the same connection */
+	expect(&r, 401, NULL); /* untrusted: /verify itself is judged */
+	reply_free(&r);
+}
+END_TEST
+
 static Suite *
 endpoints_suite(void)
 {
@@ -1729,6 +1762,7 @@ endpoints_suite(void)
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_verify_answer_reused);
+	tcase_add_test(tc, test_trust_follows_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }
