@@ -91,14 +91,15 @@ auth_check(struct request *req, const struct rule_decision *d,
 	const char           *tok, *why, *jti, *sub;
 	size_t                len;
 	enum token_status     ts;
+	double                now;
 	int                   rc;
 
 	memset(out, 0, sizeof *out);
 	if (!be->extract(req, ctx->cfg, &tok, &len))
 		return auth_deny(out, 401, be->missing_detail);
 	out->presented = true;
-	ts = token_verify(ctx->verifier, tok, len, clock_now_real(),
-	    &out->claims, &why);
+	now = clock_now_real();
+	ts = token_verify(ctx->verifier, tok, len, now, &out->claims, &why);
 	if (ts == TOKEN_ERROR) {
 		log_error("token verification failed: %s", why);
 		return auth_fail(out, 500, "Internal Server Error");
@@ -110,7 +111,7 @@ auth_check(struct request *req, const struct rule_decision *d,
 	sub = json_string_value(json_object_get(out->claims, "sub"));
 	jti = json_string_value(json_object_get(out->claims, "jti"));
 	if (jti != NULL) {
-		rc = store_is_revoked(ctx->services->store, jti, clock_now());
+		rc = store_is_revoked(ctx->services->store, jti, (int64_t)now);
 		if (rc == -1) {
 			log_error("store: cannot check revocation");
 			return auth_fail(out, 503, "Service Unavailable");

@@ -180,7 +180,7 @@ log_flush(void)
 	struct log_buf *b;
 	uint64_t        us;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_REALTIME, &now);
 	us = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
 	pthread_mutex_lock(&log_bufs_lock);
 	for (b = log_bufs; b != NULL; b = b->next) {
@@ -269,15 +269,16 @@ log_put_ms(char *buf, size_t off, size_t cap, uint64_t us)
 /*
  * The time stamp "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 characters) at buf; the
  * date part changes once a second, so each thread formats it once per
- * second (gmtime_r takes glibc's time-zone lock). Also gives the monotonic
- * time for the access-log buffer.
+ * second (gmtime_r takes glibc's time-zone lock). Also gives that time in
+ * microseconds, for the access-log buffer (a clock step only makes a line
+ * go out early).
  */
 static size_t
-log_timestamp(char *buf, size_t cap, uint64_t *mono_us)
+log_timestamp(char *buf, size_t cap, uint64_t *now_us)
 {
 	static __thread time_t last = -1;
 	static __thread char   date[64];
-	struct timespec        now, mono;
+	struct timespec        now;
 	struct tm              tm;
 	size_t                 off;
 
@@ -292,23 +293,21 @@ log_timestamp(char *buf, size_t cap, uint64_t *mono_us)
 	off = log_put(buf, 0, cap, date);
 	off = log_put_uint(buf, off, cap, (uint64_t)now.tv_nsec / 1000000, 3);
 	off = log_put(buf, off, cap, "Z");
-	if (mono_us != NULL) {
-		clock_gettime(CLOCK_MONOTONIC, &mono);
-		*mono_us = (uint64_t)mono.tv_sec * 1000000 +
-		    (uint64_t)mono.tv_nsec / 1000;
-	}
+	if (now_us != NULL)
+		*now_us = (uint64_t)now.tv_sec * 1000000 +
+		    (uint64_t)now.tv_nsec / 1000;
 	return off;
 }
 
 /* The line's start: time stamp and level; JSON leaves "msg" open. */
 static size_t
-log_head(char *line, size_t cap, enum log_level level, uint64_t *mono_us)
+log_head(char *line, size_t cap, enum log_level level, uint64_t *now_us)
 {
 	size_t off = 0;
 
 	if (log_fmt == LOG_FORMAT_JSON)
 		off = log_put(line, off, cap, "{\"time\":\"");
-	off += log_timestamp(line + off, cap - off, mono_us);
+	off += log_timestamp(line + off, cap - off, now_us);
 	if (log_fmt == LOG_FORMAT_JSON) {
 		off = log_put(line, off, cap, "\",\"level\":\"");
 		off = log_put(line, off, cap, log_names[level]);
