@@ -120,14 +120,15 @@ router_dispatch(struct request *req)
 		http_reply_error(&req->res, 404, "Not Found");
 		return;
 	}
-	router_allow_header(e, options_free, allow, sizeof allow);
 	if (strcmp(req->method, "OPTIONS") == 0 && options_free &&
 	    e->methods != NULL) {
+		router_allow_header(e, options_free, allow, sizeof allow);
 		http_reply_text(&req->res, 204, NULL, NULL, 0);
 		http_set_header(&req->res, "Allow", allow);
 		return;
 	}
 	if (!router_allows(e, req->method)) {
+		router_allow_header(e, options_free, allow, sizeof allow);
 		http_reply_error(&req->res, 405, "Method Not Allowed");
 		http_set_header(&req->res, "Allow", allow);
 		return;
