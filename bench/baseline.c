@@ -3,6 +3,8 @@
  * libmicrohttpd server with jwtgate's daemon flags, thread pool, limits and
  * request pattern (MHD_YES on the first call, queue on the next), answering
  * GET /verify 200 with a small JSON body and no authentication at all.
+ * bench/run sends it jwtgate's request, token header included, which it
+ * receives and ignores.
  *
  *     baseline [-l HOST:PORT] [-t THREADS] [-m MAX_CONNECTIONS] [-T TIMEOUT_S]
  *              [-M CONNECTION_MEMORY_BYTES]
