@@ -221,10 +221,7 @@ struct loader {
 	int **route_key_line; /* per route, NSCHEMA ints */
 };
 
-static void config_error(struct config_errors *errs, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 config_error(struct config_errors *errs, const char *fmt, ...)
 {
 	va_list ap;
@@ -1464,8 +1461,37 @@ out:
 		config_free(cfg);
 		return -1;
 	}
+	cfg->key_lines = xcalloc(NSCHEMA, sizeof(int));
+	memcpy(cfg->key_lines, ld.key_line, sizeof ld.key_line);
 	*out = cfg;
 	return 0;
+}
+
+void
+config_key_where(const struct config *cfg, const char *section,
+    const char *name, char *buf, size_t len)
+{
+	const struct ckey *k = config_find_key(section, name, false);
+	int                line = k != NULL && cfg->key_lines != NULL
+	                   ? cfg->key_lines[k - config_schema]
+	                   : 0;
+
+	if (cfg->path == NULL)
+		snprintf(buf, len, "%s", "");
+	else if (line > 0)
+		snprintf(buf, len, "%s:%d: ", cfg->path, line);
+	else
+		snprintf(buf, len, "%s: ", cfg->path);
+}
+
+void
+config_errors_merge(struct config_errors *dst, const struct config_errors *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++)
+		config_error(dst, "%s", src->msg[i]);
+	dst->dropped += src->dropped;
 }
 
 void
@@ -1493,5 +1519,6 @@ config_free(struct config *cfg)
 	free(cfg->auth.exclude_lines);
 	free(cfg->path);
 	free(cfg->dir);
+	free(cfg->key_lines);
 	free(cfg);
 }

@@ -103,8 +103,9 @@ struct route {
 };
 
 struct config {
-	char *path; /* the file as given */
-	char *dir;  /* its directory, for relative paths */
+	char *path;      /* the file as given */
+	char *dir;       /* its directory, for relative paths */
+	int  *key_lines; /* where each key was given (config_key_where) */
 
 	struct {
 		char              *public_url;
@@ -198,6 +199,17 @@ struct config_errors {
 int
 config_load(const char *path, struct config **out, struct config_errors *errs);
 void config_free(struct config *cfg);
+/* Add one message to errs (counted in dropped past CONFIG_ERR_MAX). */
+void config_error(struct config_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void
+config_errors_merge(struct config_errors *dst, const struct config_errors *src);
+/*
+ * "FILE:LINE: " where [section] name was given, "FILE: " for a default,
+ * "" for a configuration not read from a file (tests).
+ */
+void config_key_where(const struct config *cfg, const char *section,
+    const char *name, char *buf, size_t len);
 
 /* Helpers shared with other modules that read user-facing values. */
 int         config_parse_bool(const char *s, bool *out);

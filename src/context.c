@@ -64,36 +64,33 @@ int
 context_new(struct config *cfg, struct services *sv, struct context **out,
     struct config_errors *errs)
 {
-	static uint64_t generations; /* atomic */
-	struct context *ctx = xcalloc(1, sizeof *ctx);
-	char           *err = errs->msg[0];
-	size_t          errlen = sizeof errs->msg[0];
+	static uint64_t      generations; /* atomic */
+	struct context      *ctx = xcalloc(1, sizeof *ctx);
+	struct config_errors uerrs;
+	char                 err[512];
 
-	/* Keys and rules report one error; the user file all of its own. */
+	/* Every problem is reported: keys, exclude patterns, the user file. */
 	memset(errs, 0, sizeof *errs);
-	errs->n = 1;
 	ctx->refs = 1;
 	ctx->generation = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
 	ctx->cfg = cfg;
 	ctx->services = sv;
-	if (keys_load(cfg, &ctx->keys, err, errlen) == -1)
-		goto fail;
-	ctx->verifier = token_verifier_new(cfg, ctx->keys);
-	if (ctx->verifier == NULL) {
-		snprintf(err, errlen, "%s: cannot set up token verification",
+	if (keys_load(cfg, &ctx->keys, err, sizeof err) == -1)
+		config_error(errs, "%s", err);
+	else if ((ctx->verifier = token_verifier_new(cfg, ctx->keys)) == NULL)
+		config_error(errs, "%s: cannot set up token verification",
 		    cfg->path);
-		goto fail;
+	if (rules_new(cfg, &ctx->rules, err, sizeof err) == -1)
+		config_error(errs, "%s", err);
+	if (users_load_all(cfg, &ctx->users, &uerrs) == -1)
+		config_errors_merge(errs, &uerrs);
+	if (errs->n > 0 || errs->dropped > 0) {
+		context_unref(ctx);
+		return -1;
 	}
-	if (rules_new(cfg, &ctx->rules, err, errlen) == -1)
-		goto fail;
-	if (users_load_all(cfg, &ctx->users, errs) == -1)
-		goto fail;
 	ctx->verdicts = verify_cache_new();
 	*out = ctx;
 	return 0;
-fail:
-	context_unref(ctx);
-	return -1;
 }
 
 struct context *

@@ -611,28 +611,38 @@ keys_load_one(struct keyring *ring, const char *path, bool active, char *err,
 	return 0;
 }
 
+/* Put "FILE:LINE: [token] KEY: " before the message in err. */
+static int
+keys_fail(const struct config *cfg, const char *key, char *err, size_t errlen)
+{
+	char where[600], *msg = xstrdup(err);
+
+	config_key_where(cfg, "token", key, where, sizeof where);
+	snprintf(err, errlen, "%s[token] %s: %s", where, key, msg);
+	free(msg);
+	return -1;
+}
+
 int
 keys_load(const struct config *cfg, struct keyring **out, char *err,
     size_t errlen)
 {
 	const struct keys_alg_info *info = keys_info(cfg->token.algorithm);
-	const char                 *active;
+	const char                 *active, *key;
 	struct keyring             *ring;
 	size_t                      i;
 
 	*out = NULL;
 	if (info == NULL) {
-		snprintf(err, errlen, "[token] algorithm: unknown");
-		return -1;
+		snprintf(err, errlen, "unknown");
+		return keys_fail(cfg, "algorithm", err, errlen);
 	}
+	key = info->kind == KIND_HMAC ? "secret_file" : "private_key_file";
 	active = info->kind == KIND_HMAC ? cfg->token.secret_file
 	                                 : cfg->token.private_key_file;
 	if (active == NULL) {
-		snprintf(err, errlen, "[token] %s is required for %s",
-		    info->kind == KIND_HMAC ? "secret_file"
-		                            : "private_key_file",
-		    info->name);
-		return -1;
+		snprintf(err, errlen, "required for %s", info->name);
+		return keys_fail(cfg, key, err, errlen);
 	}
 	ring = xcalloc(1, sizeof(*ring));
 	ring->alg = cfg->token.algorithm;
@@ -645,10 +655,12 @@ keys_load(const struct config *cfg, struct keyring **out, char *err,
 	    (info->kind == KIND_HMAC && ring->mac == NULL)) {
 		snprintf(err, errlen, "%s: OpenSSL lacks %s: %s", info->name,
 		    info->md, keys_ossl_reason());
+		key = "algorithm";
 		goto fail;
 	}
 	if (keys_load_one(ring, active, true, err, errlen) == -1)
 		goto fail;
+	key = "retired_key_files";
 	for (i = 0; i < cfg->token.retired_key_files.n; i++) {
 		if (keys_load_one(ring, cfg->token.retired_key_files.v[i],
 		        false, err, errlen) == -1)
@@ -659,7 +671,7 @@ keys_load(const struct config *cfg, struct keyring **out, char *err,
 fail:
 	ERR_clear_error();
 	keys_free(ring);
-	return -1;
+	return keys_fail(cfg, key, err, errlen);
 }
 
 json_t *

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -572,15 +573,26 @@ START_TEST(test_check_reports_all_errors)
 }
 END_TEST
 
-/* Every problem of the user file too, each as FILE:LINE:. */
+/*
+ * Every problem of the user file too, each as FILE:LINE:, and in the same
+ * run a bad key file, named by the configuration line that gives it.
+ */
 START_TEST(test_check_reports_all_user_errors)
 {
 	const char *args[4] = {"check", "-c", NULL, NULL};
-	char       *out, *err, users[512];
+	char       *out, *err, users[512], where[1024];
 	struct jg   tmp;
 	FILE       *fp;
 
-	ck_assert_int_eq(jg_prepare(&tmp, BASE), 0);
+	ck_assert_int_eq(jg_prepare(&tmp,
+	                     "[token]\nsecret_file = short.key\n"
+	                     "[store]\ndriver = memory\n" SCOPES),
+	    0);
+	snprintf(users, sizeof users, "%s/short.key", tmp.dir);
+	fp = fopen(users, "w");
+	fputs("only-twenty-bytes-ok", fp);
+	fclose(fp);
+	chmod(users, 0600);
 	snprintf(users, sizeof users, "%s/users.ini", tmp.dir);
 	fp = fopen(users, "w");
 	fputs("[eve]\npassword = plaintext\n[mallory]\npassword = {SHA}x\n",
@@ -590,6 +602,12 @@ START_TEST(test_check_reports_all_user_errors)
 	ck_assert_int_eq(jg_run(args, NULL, &out, &err), 2);
 	ck_assert_msg(strstr(err, "users.ini:2:") != NULL, "%s", err);
 	ck_assert_msg(strstr(err, "users.ini:4:") != NULL, "%s", err);
+	/* jg_prepare puts [server] listen first: secret_file is line 4. */
+	snprintf(where, sizeof where,
+	    "%s:4: [token] secret_file: %s/short.key: secret shorter than the "
+	    "32 bytes HS256 requires",
+	    tmp.conf, tmp.dir);
+	ck_assert_msg(strstr(err, where) != NULL, "%s", err);
 	ck_assert_str_eq(out, "");
 	free(out);
 	free(err);

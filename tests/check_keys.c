@@ -183,9 +183,9 @@ END_TEST
 START_TEST(missing_files)
 {
 	use(ALG_HS256, NULL);
-	load_fails("secret_file is required for HS256");
+	load_fails("[token] secret_file: required for HS256");
 	use(ALG_RS256, NULL);
-	load_fails("private_key_file is required for RS256");
+	load_fails("[token] private_key_file: required for RS256");
 	use(ALG_HS256, "/nonexistent/secret");
 	load_fails("/nonexistent/secret: No such file");
 	use(ALG_ES256, tmpdir);
