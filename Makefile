@@ -3,7 +3,7 @@
 #   make run     install missing packages, build, serve conf/jwtgate.ini
 #   make check   install missing packages, build, run every test
 #
-# Everything else: make deps | build | install | sanitize | distcheck | format | lint | clean
+# Everything else: make deps | deps-test | build | install | sanitize | distcheck | format | lint | clean
 
 BUILD     ?= build
 CONFIG    ?= conf/jwtgate.ini
@@ -18,7 +18,7 @@ PACKAGES = build-essential autoconf automake pkg-config \
 	apache2-utils whois redis-server nginx-light systemd \
 	cppcheck clang-format
 
-.PHONY: all deps build run check install uninstall sanitize distcheck format lint clean
+.PHONY: all deps deps-test build run check install uninstall sanitize distcheck format lint clean
 
 all: build
 
@@ -34,9 +34,17 @@ deps:
 		echo "jwtgate: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@command -v npm >/dev/null || { echo "jwtgate: installing npm"; \
+
+# Only the tests need these: the independent OpenAPI 3.1 validator of
+# tests/openapi/check.sh (npm, from the lock file in tests/openapi).
+deps-test: deps
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "jwtgate: missing Debian package: npm"; \
+			echo "jwtgate: run 'make deps-test' as root, or: apt-get install npm"; exit 1; \
+		fi; \
+		echo "jwtgate: installing npm"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
-	@# The independent OpenAPI 3.1 validator used by tests/openapi/check.sh.
 	@[ -d tests/openapi/node_modules/@seriousme/openapi-schema-validator ] || \
 		(cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -57,9 +65,12 @@ run: build conf/secret.key
 conf/secret.key:
 	umask 077 && head -c 48 /dev/urandom | base64 -w0 > $@
 
-check: build
+check: build deps-test
 	$(MAKE) -C $(BUILD) -j$(JOBS) check || { cat $(BUILD)/test-suite.log; exit 1; }
 	@cat $(BUILD)/tests/*.log | grep -h '^[0-9]*%: Checks: ' || true
+	@cat $(BUILD)/tests/*.trs $(BUILD)/tests/*/*.trs 2>/dev/null | awk \
+		'/^:test-result:/ { n++; if ($$2 == "PASS") p++ } \
+		END { printf "Test programs: %d passed, %d failed (Check suites and shell suites)\n", p, n - p }'
 	@cat $(BUILD)/tests/*.log | awk '/^[0-9]+%: Checks: / { \
 		gsub(",", ""); n += $$3; f += $$5 + $$7 } \
 		END { printf "Check: %d passed, %d failed\n", n - f, f }'
@@ -73,7 +84,7 @@ uninstall: $(BUILD)/Makefile
 sanitize:
 	$(MAKE) BUILD=build-san CONFIGURE_FLAGS="--enable-sanitizers --enable-werror" check
 
-distcheck: build
+distcheck: build deps-test
 	$(MAKE) -C $(BUILD) distcheck OPENAPI_NODE_MODULES=$(CURDIR)/tests/openapi/node_modules
 
 format:
