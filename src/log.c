@@ -5,10 +5,12 @@
  * Access-log lines are the exception that the hot path needs: under load,
  * each thread gathers its lines in a buffer of PIPE_BUF bytes (one write of
  * it stays atomic on a pipe or a journal stream) and writes them together
- * when it is full, when the thread logs anything else, and at each
+ * when it is full, before any other line is logged, and at each
  * log_flush() (the server calls it four times a second and when it stops).
- * A line that comes after LOG_HOLD_US of quiet is written at once, so a
- * lightly used server logs every request as it ends.
+ * A line that comes LOG_HOLD_US or more after its thread's previous one is
+ * written at once, so a lightly used server logs every request as it ends.
+ * Under load, lines of different threads can thus come out of time order,
+ * by up to the quarter second between two flushes; each has its time.
  */
 #include "log.h"
 
@@ -18,6 +20,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,7 @@ struct log_buf {
 	struct log_buf *next;
 	pthread_mutex_t lock; /* the owner, and log_flush() */
 	size_t          len;
-	uint64_t        last_us; /* when data last went out */
+	uint64_t        last_line_us; /* time of this thread's previous line */
 	char            data[LOG_BUF_BYTES];
 };
 
@@ -86,16 +89,46 @@ log_json_escape(char *buf, size_t off, size_t cap, const char *str)
 	return off;
 }
 
-/* Text lines replace control characters so a value cannot forge a line. */
+/*
+ * Text lines replace control characters so a value cannot forge a line,
+ * and cut only between characters. With space_escape, a space becomes
+ * "%20", so a request target cannot forge the fields after it.
+ */
+static size_t
+log_text_put(char *buf, size_t off, size_t cap, const char *str,
+    bool space_escape)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s != '\0' && off + 1 < cap) {
+		size_t n = *s < 0x80 ? 1 : text_utf8_len(s);
+
+		if (*s < 0x20 || *s == 0x7f) {
+			buf[off++] = '?';
+			s++;
+		} else if (*s == ' ' && space_escape) {
+			if (off + 4 > cap)
+				break;
+			memcpy(buf + off, "%20", 3);
+			off += 3;
+			s++;
+		} else if (n <= 1) {
+			buf[off++] = (char)*s++; /* ASCII, or a stray byte */
+		} else {
+			if (off + n + 1 > cap)
+				break;
+			memcpy(buf + off, s, n);
+			off += n;
+			s += n;
+		}
+	}
+	return off;
+}
+
 static size_t
 log_text_clean(char *buf, size_t off, size_t cap, const char *s)
 {
-	for (; *s != '\0' && off + 1 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		buf[off++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	return off;
+	return log_text_put(buf, off, cap, s, false);
 }
 
 /* Write all of buf, as far as stderr takes it (a log line is never fatal). */
@@ -116,12 +149,11 @@ log_write(const char *buf, size_t len)
 }
 
 static void
-log_buf_flush(struct log_buf *b, uint64_t now_us)
+log_buf_flush(struct log_buf *b)
 {
 	if (b->len > 0)
 		log_write(b->data, b->len);
 	b->len = 0;
-	b->last_us = now_us;
 }
 
 /* Thread exit: what is left goes out, and the buffer leaves the list. */
@@ -137,7 +169,7 @@ log_buf_release(void *arg)
 			break;
 		}
 	pthread_mutex_unlock(&log_bufs_lock);
-	log_buf_flush(b, 0);
+	log_buf_flush(b);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 	log_mine = NULL;
@@ -176,33 +208,15 @@ log_thread_buf(void)
 void
 log_flush(void)
 {
-	struct timespec now;
 	struct log_buf *b;
-	uint64_t        us;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	us = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
 	pthread_mutex_lock(&log_bufs_lock);
 	for (b = log_bufs; b != NULL; b = b->next) {
 		pthread_mutex_lock(&b->lock);
-		log_buf_flush(b, us);
+		log_buf_flush(b);
 		pthread_mutex_unlock(&b->lock);
 	}
 	pthread_mutex_unlock(&log_bufs_lock);
-}
-
-/* Lines of this thread still held go out before any other of its lines. */
-static void
-log_flush_mine(void)
-{
-	struct log_buf *b = log_mine;
-
-	if (b == NULL)
-		return;
-	pthread_mutex_lock(&b->lock);
-	if (b->len > 0)
-		log_buf_flush(b, b->last_us);
-	pthread_mutex_unlock(&b->lock);
 }
 
 /* An access line: held in this thread's buffer, or written now (see top). */
@@ -210,18 +224,20 @@ static void
 log_buffered(const char *line, size_t len, uint64_t now_us)
 {
 	struct log_buf *b = log_thread_buf();
+	bool            quiet;
 
 	if (b == NULL) {
 		log_write(line, len);
 		return;
 	}
 	pthread_mutex_lock(&b->lock);
-	if (b->len + len > sizeof b->data)
-		log_buf_flush(b, now_us);
-	if (b->len == 0 &&
-	    (now_us - b->last_us >= LOG_HOLD_US || len > sizeof b->data)) {
+	/* A clock stepped back wraps around: a quiet line, written at once. */
+	quiet = now_us - b->last_line_us >= LOG_HOLD_US;
+	b->last_line_us = now_us;
+	if (quiet || b->len + len > sizeof b->data)
+		log_buf_flush(b);
+	if (quiet || len > sizeof b->data) {
 		log_write(line, len);
-		b->last_us = now_us;
 	} else {
 		memcpy(b->data + b->len, line, len);
 		b->len += len;
@@ -332,7 +348,7 @@ log_emit(enum log_level level, const char *msg)
 		off = log_text_clean(line, off, sizeof line - 2, msg);
 		line[off++] = '\n';
 	}
-	log_flush_mine();
+	log_flush(); /* held access lines come first */
 	log_write(line, off);
 }
 
@@ -416,15 +432,15 @@ log_access(const char *method, const char *path, unsigned status,
 		} else
 			off = log_put(line, off, cap, "\",\"user\":null}\n");
 	} else {
-		off = log_text_clean(line, off, cap, method);
+		off = log_text_put(line, off, off + 64, method, true);
 		off = log_put(line, off, cap, " ");
-		off = log_text_clean(line, off, cap, path);
+		off = log_text_put(line, off, off + 1024, path, true);
 		off = log_put(line, off, cap, " ");
 		off = log_put_uint(line, off, cap, status, 1);
 		off = log_put(line, off, cap, " ");
 		off = log_put_ms(line, off, cap, duration_us);
 		off = log_put(line, off, cap, "ms client=");
-		off = log_text_clean(line, off, cap, client);
+		off = log_text_put(line, off, off + 128, client, true);
 		off = log_put(line, off, cap, " user=");
 		/* A user name cannot add fields to the line. */
 		u = off;

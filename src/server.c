@@ -188,6 +188,18 @@ server_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 	pthread_mutex_unlock(&srv->wlock);
 }
 
+/* A condition variable whose timed waits follow the monotonic clock. */
+static void
+server_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 static void *
 server_watchdog(void *arg)
 {
@@ -215,7 +227,8 @@ server_watchdog(void *arg)
 			}
 		}
 		log_flush(); /* held access-log lines: out within 0.25 s */
-		clock_gettime(CLOCK_REALTIME, &ts);
+		/* Monotonic (see server_start): a clock step cannot stall it. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += 250 * 1000 * 1000;
 		if (ts.tv_nsec >= 1000000000) {
 			ts.tv_sec++;
@@ -556,7 +569,7 @@ server_start(struct context *ctx, struct server **out, char *err, size_t errlen)
 	srv = xcalloc(1, sizeof *srv);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_mutex_init(&srv->wlock, NULL);
-	pthread_cond_init(&srv->wcond, NULL);
+	server_cond_init(&srv->wcond);
 	srv->deadline_us = (uint64_t)cfg->server.connection_timeout * 1000000u;
 	srv->ctx = ctx;
 	srv->fd = server_listen(srv, cfg, err, errlen);

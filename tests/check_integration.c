@@ -326,6 +326,105 @@ START_TEST(test_access_log_burst_written)
 }
 END_TEST
 
+/*
+ * A request after a quiet spell has its line written at once, whatever the
+ * phase of the periodic flush: within 50 ms, where a held line would wait
+ * for the next flush (up to 250 ms).
+ */
+START_TEST(test_access_log_quiet_line_at_once)
+{
+	struct reply r;
+	char         path[64], line[80];
+	int          i, j;
+
+	for (i = 0; i < 6; i++) {
+		usleep(150000 + 40000 * (useconds_t)i); /* > 0.1 s of quiet */
+		snprintf(path, sizeof path, "/quiet-%d", i);
+		ck_assert_int_eq(jg_request(&jg, "GET", path, NULL, NULL, &r),
+		    0);
+		reply_free(&r);
+		snprintf(line, sizeof line, "GET /quiet-%d 404", i);
+		for (j = 0; j < 10 && !jg_file_contains(jg.log, line); j++)
+			usleep(5000);
+		ck_assert_msg(jg_file_contains(jg.log, line),
+		    "'%s' not written within 50 ms", line);
+	}
+}
+END_TEST
+
+/* A request target with spaces cannot forge the fields of a text line. */
+START_TEST(test_access_log_spaces_escaped)
+{
+	static const char raw[] =
+	    "GET /a b 404 0.001ms client=10.0.0.1 user=alice HTTP/1.1\r\n"
+	    "Host: x\r\nConnection: close\r\n\r\n";
+	char out[1024];
+	int  i;
+
+	ck_assert_int_ge(jg_raw(&jg, raw, sizeof raw - 1, 5000, out,
+	                     sizeof out),
+	    0);
+	for (i = 0; i < 100 && !jg_file_contains(jg.log, "GET /a%20b%20404");
+	     i++)
+		usleep(10000);
+	ck_assert(jg_file_contains(jg.log,
+	    "GET /a%20b%20404%200.001ms%20client=10.0.0.1%20user=alice 404 "));
+	ck_assert(!jg_file_contains(jg.log, "client=10.0.0.1 user=alice"));
+}
+END_TEST
+
+/* A very long path is cut in the line; status, client and user remain. */
+START_TEST(test_access_log_long_path)
+{
+	struct reply r;
+	char         path[3002];
+	int          i;
+
+	path[0] = '/';
+	memset(path + 1, 'p', sizeof path - 2);
+	path[sizeof path - 1] = '\0';
+	ck_assert_int_eq(jg_request(&jg, "GET", path, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 404);
+	reply_free(&r);
+	for (i = 0; i < 100 && !jg_file_contains(jg.log, "ppp 404 "); i++)
+		usleep(10000);
+	ck_assert(jg_file_contains(jg.log, "ppp 404 "));
+	ck_assert(jg_file_contains(jg.log, "ms client=127.0.0.1 user=-\n"));
+}
+END_TEST
+
+/* At a stop, held access lines are written before "stopping". */
+START_TEST(test_access_log_before_stopping)
+{
+	struct jg    tmp;
+	struct reply r;
+	char         path[64], *log, *last, *stopping;
+	int          i;
+
+	ck_assert_int_eq(jg_start(&tmp,
+	                     "[token]\nsecret_file = secret.key\n"
+	                     "[store]\ndriver = memory\n" SCOPES),
+	    0);
+	for (i = 0; i < 200; i++) {
+		snprintf(path, sizeof path, "/held-%d", i);
+		ck_assert_int_eq(jg_request(&tmp, "GET", path, NULL, NULL, &r),
+		    0);
+		reply_free(&r);
+	}
+	ck_assert_int_eq(jg_stop(&tmp), 0);
+	log = jg_file_read(tmp.log);
+	ck_assert_ptr_nonnull(log);
+	last = strstr(log, "GET /held-199 404");
+	stopping = strstr(log, "stopping (SIGTERM)");
+	ck_assert_ptr_nonnull(last);
+	ck_assert_ptr_nonnull(stopping);
+	ck_assert_msg(last < stopping, "an access line after 'stopping'");
+	ck_assert_int_eq(jg_file_count(tmp.log, "GET /held-"), 200);
+	free(log);
+	jg_cleanup(&tmp);
+}
+END_TEST
+
 START_TEST(test_forwarded_for_headers)
 {
 	static const char *const two[] = {"X-Forwarded-For: 203.0.113.7",
@@ -723,6 +822,10 @@ integration_suite(void)
 	tcase_add_test(tc, test_malformed_requests);
 	tcase_add_test(tc, test_access_log_without_query);
 	tcase_add_test(tc, test_access_log_burst_written);
+	tcase_add_test(tc, test_access_log_quiet_line_at_once);
+	tcase_add_test(tc, test_access_log_spaces_escaped);
+	tcase_add_test(tc, test_access_log_before_stopping);
+	tcase_add_test(tc, test_access_log_long_path);
 	tcase_add_test(tc, test_json_log);
 	tcase_add_test(tc, test_forwarded_for_headers);
 	tcase_add_test(tc, test_dripping_client_cut_off);

@@ -83,6 +83,12 @@ jg_file_contains(const char *path, const char *text)
 	return found;
 }
 
+char *
+jg_file_read(const char *path)
+{
+	return read_file(path);
+}
+
 int
 jg_file_count(const char *path, const char *text)
 {

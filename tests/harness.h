@@ -68,6 +68,8 @@ int jg_raw(struct jg *jg, const char *data, size_t len, int timeout_ms,
     char *out, size_t outlen);
 /* Does the file contain the text? */
 int jg_file_contains(const char *path, const char *text);
+/* The whole file, NUL-terminated (caller frees), or NULL. */
+char *jg_file_read(const char *path);
 /* How many times does the file contain the text? */
 int jg_file_count(const char *path, const char *text);
 
