@@ -108,7 +108,7 @@ issue_json_list(const struct strlist *l)
 	return a;
 }
 
-static json_t *
+json_t *
 issue_extras(const struct user *user)
 {
 	return json_pack("{s:o, s:s?, s:s?}", "roles",

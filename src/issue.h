@@ -40,6 +40,8 @@ json_t *issue_oauth2_body(const struct issued *is, int with_scope_always);
 
 /* A list as a JSON array of strings (new reference). */
 json_t *issue_json_list(const struct strlist *l);
+/* The "extras" claim of a user's tokens: {roles, name?, email?}. */
+json_t *issue_extras(const struct user *user);
 
 /* A list as one space-separated string (free()). */
 char *issue_join(const struct strlist *l);

@@ -18,11 +18,13 @@
 #include "clock.h"
 #include "config.h"
 #include "context.h"
+#include "issue.h"
 #include "keys.h"
 #include "log.h"
 #include "password.h"
 #include "server.h"
 #include "token.h"
+#include "users.h"
 #include "xmalloc.h"
 
 #define EXIT_RUNTIME 1
@@ -216,9 +218,11 @@ cmd_token(int argc, char **argv)
 	struct config         *cfg = NULL;
 	struct keyring        *keys = NULL;
 	struct token_verifier *v = NULL;
+	struct userdb         *users = NULL;
+	const struct user     *user;
 	json_t                *claims = json_object();
 	const char            *path = NULL, *why;
-	char                   err[1024], *jwt = NULL;
+	char                   err[1024], *jwt = NULL, *scope = NULL;
 	int                    ch, rc = EXIT_USAGE;
 
 	optind = 1;
@@ -267,6 +271,25 @@ cmd_token(int argc, char **argv)
 		fprintf(stderr, "jwtgate: %s\n", err);
 		goto out;
 	}
+	/* A user of the user file gets what /login would give: extras, scope. */
+	if (users_load_all(cfg, &users, &errs) == -1) {
+		print_config_errors(&errs);
+		goto out;
+	}
+	if ((user = users_find(users, p.sub)) != NULL) {
+		p.extras = issue_extras(user);
+		if (p.scope == NULL && user->scopes.n > 0)
+			p.scope = scope = issue_join(&user->scopes);
+		if (user->disabled)
+			fprintf(stderr,
+			    "jwtgate: token: warning: user %s is "
+			    "disabled; the token will be refused\n",
+			    p.sub);
+	} else if (cfg->auth.require_known_user)
+		fprintf(stderr,
+		    "jwtgate: token: warning: %s is not in %s; with "
+		    "require_known_user the token will be refused\n",
+		    p.sub, cfg->users.file);
 	v = token_verifier_new(cfg, keys);
 	p.audience = aud.n > 0 ? &aud : NULL;
 	p.claims = claims;
@@ -283,7 +306,11 @@ cmd_token(int argc, char **argv)
 	}
 out:
 	free(jwt);
+	free(scope);
+	json_decref(p.extras);
 	token_verifier_free(v);
+	if (users != NULL)
+		users_unref(users);
 	keys_free(keys);
 	config_free(cfg);
 	json_decref(claims);

@@ -17,8 +17,13 @@ bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
 dir=$(mktemp -d /tmp/jwtgate-cli.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
-# shellcheck disable=SC2016 # a literal crypt hash
-printf '[alice]\npassword = $6$salt$hash\n' >"$dir/users.ini"
+cat >"$dir/users.ini" <<'USERS'
+[alice]
+password = $6$q6BIxIkrpORsz66B$VJnrdsa4QsmCS5dcfAGYRxmQ6zf7tRsp6MZi9Wrt1ShRg1aYxa.ldeSnHON0ZoWcWS0pdUhiwP4ljtNYeS0i7/
+email    = alice@example.com
+roles    = admin, dev
+scopes   = read
+USERS
 
 config() { # ALG KEYFILE
 	case $1 in
@@ -31,6 +36,8 @@ config() { # ALG KEYFILE
 	$keykey = $2
 	issuer = https://auth.example
 	audience = api
+	[oauth2]
+	scopes = read, write
 	[users]
 	file = users.ini
 	[store]
@@ -69,9 +76,19 @@ assert c["sub"] == "alice" and c["aud"] == "web", c
 assert c["iss"] == "https://auth.example", c
 assert c["exp"] - c["iat"] == 300, c
 assert c["team"] == 42 and c["name"] == "Alice L", c
-assert c["extras"] == {} and len(c["jti"]) == 22, c
+assert len(c["jti"]) == 22, c
+# alice of the user file: what /login would put in her token
+assert c["extras"] == {"roles": ["admin", "dev"], "name": None,
+                       "email": "alice@example.com"}, c
+assert c["scope"] == "read", c
 ' "$claims"; then ok; else bad "claims of the $alg token: $claims"; fi
 done
+
+# A subject outside the user file: a token all the same, and a warning that
+# require_known_user (the default) will refuse it.
+if tok=$("$JWTGATE_BIN" token -c "$dir/HS256.ini" -s nobody 2>"$dir/err") &&
+    [ -n "$tok" ] && grep -q 'nobody is not in' "$dir/err"
+then ok; else bad "token for an unknown subject: $(cat "$dir/err")"; fi
 
 # Usage errors exit 2, and say why.
 expect_status() { # STATUS DESCRIPTION COMMAND...
