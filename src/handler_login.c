@@ -95,8 +95,14 @@ login_verified(void *arg, int result)
 	} else if (bans != 0) {
 		metrics_bans(((bans & REGULATION_BANNED_USER) != 0) +
 		    ((bans & REGULATION_BANNED_ADDR) != 0));
-		log_warn("login: banning user %s and/or address %s",
-		    job->username, req->client);
+		if (bans & REGULATION_BANNED_USER)
+			log_warn("login: banning user %s (too many failed "
+			         "logins; the last from %s)",
+			    job->username, req->client);
+		if (bans & REGULATION_BANNED_ADDR)
+			log_warn("login: banning address %s (too many failed "
+			         "logins; the last as user %s)",
+			    req->client, job->username);
 	}
 	job->done(req, ok ? job->user : NULL, job->scope);
 	http_resume(req);

@@ -42,16 +42,18 @@ handler_oauth_metadata(struct request *req)
 		json_array_append_new(grants, json_string("refresh_token"));
 	xasprintf(&token_ep, "%s/token", base);
 	xasprintf(&jwks, "%s/.well-known/jwks.json", base);
-	/* clang-format off: one key and value per line */
+	/*
+	 * RFC 8414 requires response_types_supported; with no authorization
+	 * endpoint (password and refresh grants only) the list is empty.
+	 */
 	http_reply_json(&req->res, 200,
-	    json_pack("{s:s, s:s, s:s, s:o, s:o, s:[s], s:[s]}", "issuer",
+	    json_pack("{s:s, s:s, s:s, s:o, s:o, s:[s], s:[]}", "issuer",
 	        cfg->token.issuer != NULL ? cfg->token.issuer : base,
 	        "token_endpoint", token_ep, "jwks_uri", jwks,
 	        "grant_types_supported", grants, "scopes_supported",
 	        issue_json_list(&cfg->oauth2.scopes),
 	        "token_endpoint_auth_methods_supported", "none",
-	        "response_types_supported", "token"));
-	/* clang-format on */
+	        "response_types_supported"));
 	free(token_ep);
 	free(jwks);
 }

@@ -193,9 +193,10 @@ cmd_hash_password(int argc, char **argv)
 		    argv[optind]);
 		return EXIT_USAGE;
 	}
+	/* No, an empty, a too long or a mistyped password: bad input. */
 	if (password_read_new(stdin, &password, &why) == -1) {
 		fprintf(stderr, "jwtgate: %s\n", why);
-		return EXIT_RUNTIME;
+		return EXIT_USAGE;
 	}
 	rc = password_hash(alg, password, &hash, &why);
 	password_free(password);

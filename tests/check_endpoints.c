@@ -1427,6 +1427,17 @@ START_TEST(test_wellknown)
 	                         "token_endpoint_auth_methods_supported"),
 	                     0)),
 	    "none");
+	/* Required by RFC 8414; no authorization endpoint: none. */
+	ck_assert(
+	    json_is_array(json_object_get(j, "response_types_supported")));
+	ck_assert_uint_eq(json_array_size(
+	                      json_object_get(j, "response_types_supported")),
+	    0);
+	ck_assert_str_eq(json_string_value(
+	                     json_array_get(json_object_get(j,
+	                                        "grant_types_supported"),
+	                         0)),
+	    "password");
 	json_decref(j);
 	reply_free(&r);
 	req("GET", "/openapi.json", NULL, NULL, &r);

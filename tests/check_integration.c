@@ -714,6 +714,49 @@ START_TEST(test_check_reports_all_user_errors)
 }
 END_TEST
 
+/* hash-password: a hash of the chosen kind; bad input exits 2, saying why. */
+START_TEST(test_hash_password_cli)
+{
+	static const char *const dflt[] = {"hash-password", NULL};
+	static const char *const bcrypt[] = {"hash-password", "-a", "bcrypt",
+	    NULL};
+	static const char *const bogus[] = {"hash-password", "-a", "md5", NULL};
+	static const struct {
+		const char *input, *why;
+	} bad[] = {
+	    {"", "no password given"},
+	    {"\n", "empty password"},
+	    {"\r\n", "empty password"},
+	};
+	char  *out, *err, big[5000];
+	size_t i;
+
+	ck_assert_int_eq(jg_run(dflt, "s3cret-pass\n", &out, &err), 0);
+	ck_assert_msg(strncmp(out, "$argon2id$v=19$m=65536,t=3,p=1$", 31) == 0,
+	    "%s", out);
+	ck_assert_ptr_null(strstr(out, "s3cret"));
+	free(out), free(err);
+	ck_assert_int_eq(jg_run(bcrypt, "s3cret-pass\n", &out, &err), 0);
+	ck_assert_msg(strncmp(out, "$2b$", 4) == 0, "%s", out);
+	free(out), free(err);
+	ck_assert_int_eq(jg_run(bogus, "x\n", &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "-a takes argon2id"));
+	free(out), free(err);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_int_eq(jg_run(dflt, bad[i].input, &out, &err), 2);
+		ck_assert_msg(strstr(err, bad[i].why) != NULL, "%s", err);
+		ck_assert_str_eq(out, "");
+		free(out), free(err);
+	}
+	memset(big, 'a', sizeof big - 2);
+	big[sizeof big - 2] = '\n';
+	big[sizeof big - 1] = '\0';
+	ck_assert_int_eq(jg_run(dflt, big, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "password too long"));
+	free(out), free(err);
+}
+END_TEST
+
 START_TEST(test_usage_errors)
 {
 	static const char *const a1[] = {NULL};
@@ -845,6 +888,7 @@ integration_suite(void)
 	tcase_add_test(tcf, test_check_reports_all_errors);
 	tcase_add_test(tcf, test_check_reports_all_user_errors);
 	tcase_add_test(tcf, test_usage_errors);
+	tcase_add_test(tcf, test_hash_password_cli);
 	suite_add_tcase(s, tcf);
 	return s;
 }
