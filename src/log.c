@@ -54,8 +54,9 @@ static const char *const log_names[] = {"debug", "info", "warning", "error"};
 void
 log_init(enum log_level level, enum log_format format)
 {
-	log_min = level;
-	log_fmt = format;
+	/* A reload may change them while workers log: atomics, read once. */
+	__atomic_store_n(&log_min, level, __ATOMIC_RELAXED);
+	__atomic_store_n(&log_fmt, format, __ATOMIC_RELAXED);
 }
 
 /*
@@ -317,14 +318,15 @@ log_timestamp(char *buf, size_t cap, uint64_t *now_us)
 
 /* The line's start: time stamp and level; JSON leaves "msg" open. */
 static size_t
-log_head(char *line, size_t cap, enum log_level level, uint64_t *now_us)
+log_head(char *line, size_t cap, enum log_format fmt, enum log_level level,
+    uint64_t *now_us)
 {
 	size_t off = 0;
 
-	if (log_fmt == LOG_FORMAT_JSON)
+	if (fmt == LOG_FORMAT_JSON)
 		off = log_put(line, off, cap, "{\"time\":\"");
 	off += log_timestamp(line + off, cap - off, now_us);
-	if (log_fmt == LOG_FORMAT_JSON) {
+	if (fmt == LOG_FORMAT_JSON) {
 		off = log_put(line, off, cap, "\",\"level\":\"");
 		off = log_put(line, off, cap, log_names[level]);
 		return log_put(line, off, cap, "\",\"msg\":\"");
@@ -337,11 +339,12 @@ log_head(char *line, size_t cap, enum log_level level, uint64_t *now_us)
 static void
 log_emit(enum log_level level, const char *msg)
 {
-	char   line[LOG_LINE_MAX + 256];
-	size_t off;
+	enum log_format fmt = __atomic_load_n(&log_fmt, __ATOMIC_RELAXED);
+	char            line[LOG_LINE_MAX + 256];
+	size_t          off;
 
-	off = log_head(line, sizeof line, level, NULL);
-	if (log_fmt == LOG_FORMAT_JSON) {
+	off = log_head(line, sizeof line, fmt, level, NULL);
+	if (fmt == LOG_FORMAT_JSON) {
 		off = log_json_escape(line, off, sizeof line - 8, msg);
 		off = log_put(line, off, sizeof line, "\"}\n");
 	} else {
@@ -357,7 +360,7 @@ log_vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX];
 
-	if (level < log_min)
+	if (level < __atomic_load_n(&log_min, __ATOMIC_RELAXED))
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	log_emit(level, msg);
@@ -407,14 +410,16 @@ void
 log_access(const char *method, const char *path, unsigned status,
     uint64_t duration_us, const char *client, const char *user)
 {
-	char     line[LOG_LINE_MAX + 256];
-	size_t   off, cap = LOG_LINE_MAX, u;
-	uint64_t now_us;
+	char            line[LOG_LINE_MAX + 256];
+	size_t          off, cap = LOG_LINE_MAX, u;
+	uint64_t        now_us;
+	enum log_format fmt;
 
-	if (LOG_LEVEL_INFO < log_min)
+	if (LOG_LEVEL_INFO < __atomic_load_n(&log_min, __ATOMIC_RELAXED))
 		return;
-	off = log_head(line, sizeof line, LOG_LEVEL_INFO, &now_us);
-	if (log_fmt == LOG_FORMAT_JSON) {
+	fmt = __atomic_load_n(&log_fmt, __ATOMIC_RELAXED);
+	off = log_head(line, sizeof line, fmt, LOG_LEVEL_INFO, &now_us);
+	if (fmt == LOG_FORMAT_JSON) {
 		off = log_put(line, off, cap, "request\",\"method\":\"");
 		off = log_json_escape(line, off, off + 128, method);
 		off = log_put(line, off, cap, "\",\"path\":\"");
