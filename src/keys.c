@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,43 @@ keys_hmac_kid(struct key *k)
 	return 0;
 }
 
+/*
+ * Is this a key or certificate rather than a secret? An RSA or EC public
+ * key is published (JWKS) and must never become an HMAC secret, or anyone
+ * could sign tokens with it: PEM armour anywhere, or DER that OpenSSL reads
+ * as a public key, a private key or a certificate, is refused.
+ */
+static bool
+keys_is_key_material(const unsigned char *buf, size_t len)
+{
+	static const char    armour[] = "-----BEGIN";
+	const unsigned char *p;
+	EVP_PKEY            *pk;
+	X509                *x;
+
+	if (memmem(buf, len, armour, sizeof armour - 1) != NULL)
+		return true;
+	if (len > LONG_MAX)
+		return false;
+	p = buf;
+	if ((pk = d2i_PUBKEY(NULL, &p, (long)len)) != NULL) {
+		EVP_PKEY_free(pk);
+		return true;
+	}
+	p = buf;
+	if ((pk = d2i_AutoPrivateKey(NULL, &p, (long)len)) != NULL) {
+		EVP_PKEY_free(pk);
+		return true;
+	}
+	p = buf;
+	if ((x = d2i_X509(NULL, &p, (long)len)) != NULL) {
+		X509_free(x);
+		return true;
+	}
+	ERR_clear_error();
+	return false;
+}
+
 static int
 keys_load_secret(struct keyring *ring, struct key *k, const char *path,
     char *err, size_t errlen)
@@ -188,6 +226,15 @@ keys_load_secret(struct keyring *ring, struct key *k, const char *path,
 
 	if (keys_read_file(path, &buf, &len, err, errlen) == -1)
 		return -1;
+	if (keys_is_key_material(buf, len)) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		snprintf(err, errlen,
+		    "%s: a key (PEM or DER), not an HMAC secret: %s uses "
+		    "a random secret (jwtgate keygen -a %s)",
+		    path, info->name, info->name);
+		return -1;
+	}
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (len < info->size) {

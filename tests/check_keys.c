@@ -180,6 +180,51 @@ START_TEST(hmac_one_newline_stripped)
 }
 END_TEST
 
+/*
+ * A key is never an HMAC secret: a published RSA or EC public key used as
+ * one would let anyone sign tokens. PEM of any kind and DER keys are
+ * refused, as the active secret and as a retired one.
+ */
+START_TEST(hmac_secret_not_a_key)
+{
+	static const char *const pems[] = {"rsa2048.pub.pem",
+	    "rsa2048.pkcs1.pub.pem", "rsa2048.pem", "ec256b.pub.pem",
+	    "ec256.pem"};
+	char                     path[256], cmd[600];
+	size_t                   i;
+	struct keyring          *ring;
+
+	for (i = 0; i < sizeof pems / sizeof pems[0]; i++) {
+		snprintf(path, sizeof path, KEYDIR "%s", pems[i]);
+		use(ALG_HS256, path);
+		load_fails("a key (PEM or DER), not an HMAC secret");
+		use(ALG_HS256, KEYDIR "hs32.secret");
+		add_retired(path);
+		load_fails("a key (PEM or DER), not an HMAC secret");
+		cfg.token.retired_key_files.n = 0;
+	}
+	/* The same public key in DER. */
+	snprintf(path, sizeof path, "%s/pub.der", tmpdir);
+	snprintf(cmd, sizeof cmd,
+	    "openssl pkey -pubin -in " KEYDIR "rsa2048.pub.pem -outform DER "
+	    "-out %s 2>/dev/null",
+	    path);
+	ck_assert_int_eq(system(cmd), 0);
+	chmod(path, 0600);
+	use(ALG_HS512, path);
+	load_fails("a key (PEM or DER), not an HMAC secret");
+	/* A secret that merely mentions PEM armour is refused too. */
+	use(ALG_HS256,
+	    tmpfile_with("armour",
+	        "-----BEGIN-----0123456789abcdef0123456789abcdef", 47));
+	load_fails("not an HMAC secret");
+	/* A real secret still loads. */
+	use(ALG_HS256, KEYDIR "hs32.secret");
+	ring = load_ok();
+	keys_free(ring);
+}
+END_TEST
+
 START_TEST(missing_files)
 {
 	use(ALG_HS256, NULL);
@@ -499,6 +544,7 @@ keys_suite(void)
 	tcase_add_test(tc, hmac_short_secret_names_file_not_secret);
 	tcase_add_test(tc, hmac_one_newline_stripped);
 	tcase_add_test(tc, missing_files);
+	tcase_add_test(tc, hmac_secret_not_a_key);
 	tcase_add_test(tc, rsa_rules);
 	tcase_add_test(tc, ec_curves);
 	tcase_add_test(tc, pkcs1_same_kid);
