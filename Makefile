@@ -66,14 +66,16 @@ conf/secret.key:
 	umask 077 && head -c 48 /dev/urandom | base64 -w0 > $@
 
 check: build deps-test
-	$(MAKE) -C $(BUILD) -j$(JOBS) check || { cat $(BUILD)/test-suite.log; exit 1; }
-	@cat $(BUILD)/tests/*.log | grep -h '^[0-9]*%: Checks: ' || true
-	@cat $(BUILD)/tests/*.trs $(BUILD)/tests/*/*.trs 2>/dev/null | awk \
-		'/^:test-result:/ { n++; if ($$2 == "PASS") p++ } \
-		END { printf "Test programs: %d passed, %d failed (Check suites and shell suites)\n", p, n - p }'
-	@cat $(BUILD)/tests/*.log | awk '/^[0-9]+%: Checks: / { \
+	@rc=0; $(MAKE) -C $(BUILD) -j$(JOBS) check || rc=$$?; \
+	[ $$rc = 0 ] || cat $(BUILD)/test-suite.log; \
+	cat $(BUILD)/tests/*.log | grep -h '^[0-9]*%: Checks: ' || true; \
+	cat $(BUILD)/tests/*.trs $(BUILD)/tests/*/*.trs 2>/dev/null | awk \
+		'/^:test-result:/ { if ($$2 == "PASS") p++; else if ($$2 == "SKIP") s++; else f++ } \
+		END { printf "Test programs: %d passed, %d skipped, %d failed (Check suites and shell suites)\n", p, s, f }'; \
+	cat $(BUILD)/tests/*.log | awk '/^[0-9]+%: Checks: / { \
 		gsub(",", ""); n += $$3; f += $$5 + $$7 } \
-		END { printf "Check: %d passed, %d failed\n", n - f, f }'
+		END { printf "Check: %d passed, %d failed\n", n - f, f }'; \
+	exit $$rc
 
 install: build
 	$(MAKE) -C $(BUILD) install
