@@ -101,14 +101,14 @@ log_text_put(char *buf, size_t off, size_t cap, const char *str,
 {
 	const unsigned char *s = (const unsigned char *)str;
 
-	while (*s != '\0' && off + 1 < cap) {
+	while (*s != '\0' && off < cap) {
 		size_t n = *s < 0x80 ? 1 : text_utf8_len(s);
 
 		if (*s < 0x20 || *s == 0x7f) {
 			buf[off++] = '?';
 			s++;
 		} else if (*s == ' ' && space_escape) {
-			if (off + 4 > cap)
+			if (off + 3 > cap)
 				break;
 			memcpy(buf + off, "%20", 3);
 			off += 3;
@@ -116,7 +116,7 @@ log_text_put(char *buf, size_t off, size_t cap, const char *str,
 		} else if (n <= 1) {
 			buf[off++] = (char)*s++; /* ASCII, or a stray byte */
 		} else {
-			if (off + n + 1 > cap)
+			if (off + n > cap)
 				break;
 			memcpy(buf + off, s, n);
 			off += n;

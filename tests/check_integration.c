@@ -377,7 +377,7 @@ END_TEST
 START_TEST(test_access_log_long_path)
 {
 	struct reply r;
-	char         path[3002];
+	char         path[3002], want[1040];
 	int          i;
 
 	path[0] = '/';
@@ -390,6 +390,11 @@ START_TEST(test_access_log_long_path)
 		usleep(10000);
 	ck_assert(jg_file_contains(jg.log, "ppp 404 "));
 	ck_assert(jg_file_contains(jg.log, "ms client=127.0.0.1 user=-\n"));
+	/* Exactly 1024 bytes of it: "/" and 1023 p. */
+	memcpy(want, "GET ", 4);
+	memcpy(want + 4, path, 1024);
+	memcpy(want + 4 + 1024, " 404 ", 6);
+	ck_assert(jg_file_contains(jg.log, want));
 }
 END_TEST
 
