@@ -261,7 +261,8 @@ bench_alg(size_t i)
 	struct keyring *ring;
 	struct bench b;
 	struct token_params p = {.sub = "alice"};
-	char err[512], *tok;
+	struct config_errors errs = {0};
+	char *tok;
 	const char *errstr, *d1, *d2;
 	double issue, first, verify, raw, rawjson, libjwt;
 	size_t j;
@@ -276,8 +277,8 @@ bench_alg(size_t i)
 	cfg.token.ttl = 3600;
 	cfg.token.verify_expiry = cfg.token.verify_not_before = true;
 	cfg.token.max_token_bytes = 8192;
-	if (keys_load(&cfg, &ring, err, sizeof(err)) == -1) {
-		fprintf(stderr, "token_bench: %s\n", err);
+	if (keys_load(&cfg, &ring, &errs) == -1) {
+		fprintf(stderr, "token_bench: %s\n", errs.msg[0]);
 		exit(1);
 	}
 	b.v = token_verifier_new(&cfg, ring);

@@ -191,9 +191,9 @@ struct config {
 
 /* Errors of one load: each "FILE:LINE: [section] key: why" (or "FILE: why"). */
 struct config_errors {
-	char   msg[CONFIG_ERR_MAX][512];
-	size_t n;       /* kept */
-	size_t dropped; /* beyond CONFIG_ERR_MAX */
+	char   msg[CONFIG_ERR_MAX][2048]; /* room for two long paths */
+	size_t n;                         /* kept */
+	size_t dropped;                   /* beyond CONFIG_ERR_MAX */
 };
 
 int

@@ -67,7 +67,7 @@ context_new(struct config *cfg, struct services *sv, struct context **out,
 	static uint64_t      generations; /* atomic */
 	struct context      *ctx = xcalloc(1, sizeof *ctx);
 	struct config_errors uerrs;
-	char                 err[512];
+	char                 err[2048];
 
 	/* Every problem is reported: keys, exclude patterns, the user file. */
 	memset(errs, 0, sizeof *errs);
@@ -75,9 +75,8 @@ context_new(struct config *cfg, struct services *sv, struct context **out,
 	ctx->generation = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
 	ctx->cfg = cfg;
 	ctx->services = sv;
-	if (keys_load(cfg, &ctx->keys, err, sizeof err) == -1)
-		config_error(errs, "%s", err);
-	else if ((ctx->verifier = token_verifier_new(cfg, ctx->keys)) == NULL)
+	if (keys_load(cfg, &ctx->keys, errs) == 0 &&
+	    (ctx->verifier = token_verifier_new(cfg, ctx->keys)) == NULL)
 		config_error(errs, "%s: cannot set up token verification",
 		    cfg->path);
 	if (rules_new(cfg, &ctx->rules, err, sizeof err) == -1)

@@ -658,38 +658,40 @@ keys_load_one(struct keyring *ring, const char *path, bool active, char *err,
 	return 0;
 }
 
-/* Put "FILE:LINE: [token] KEY: " before the message in err. */
-static int
-keys_fail(const struct config *cfg, const char *key, char *err, size_t errlen)
+/* One error, as "FILE:LINE: [token] KEY: why". */
+static void
+keys_error(struct config_errors *errs, const struct config *cfg,
+    const char *key, const char *why)
 {
-	char where[600], *msg = xstrdup(err);
+	char where[PATH_MAX + 32];
 
 	config_key_where(cfg, "token", key, where, sizeof where);
-	snprintf(err, errlen, "%s[token] %s: %s", where, key, msg);
-	free(msg);
-	return -1;
+	config_error(errs, "%s[token] %s: %s", where, key, why);
 }
 
 int
-keys_load(const struct config *cfg, struct keyring **out, char *err,
-    size_t errlen)
+keys_load(const struct config *cfg, struct keyring **out,
+    struct config_errors *errs)
 {
 	const struct keys_alg_info *info = keys_info(cfg->token.algorithm);
 	const char                 *active, *key;
 	struct keyring             *ring;
+	char                        err[PATH_MAX + 512];
 	size_t                      i;
+	bool                        failed = false;
 
 	*out = NULL;
 	if (info == NULL) {
-		snprintf(err, errlen, "unknown");
-		return keys_fail(cfg, "algorithm", err, errlen);
+		keys_error(errs, cfg, "algorithm", "unknown");
+		return -1;
 	}
 	key = info->kind == KIND_HMAC ? "secret_file" : "private_key_file";
 	active = info->kind == KIND_HMAC ? cfg->token.secret_file
 	                                 : cfg->token.private_key_file;
 	if (active == NULL) {
-		snprintf(err, errlen, "required for %s", info->name);
-		return keys_fail(cfg, key, err, errlen);
+		snprintf(err, sizeof err, "required for %s", info->name);
+		keys_error(errs, cfg, key, err);
+		return -1;
 	}
 	ring = xcalloc(1, sizeof(*ring));
 	ring->alg = cfg->token.algorithm;
@@ -700,25 +702,32 @@ keys_load(const struct config *cfg, struct keyring **out, char *err,
 		ring->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	if (ring->md == NULL ||
 	    (info->kind == KIND_HMAC && ring->mac == NULL)) {
-		snprintf(err, errlen, "%s: OpenSSL lacks %s: %s", info->name,
-		    info->md, keys_ossl_reason());
-		key = "algorithm";
-		goto fail;
+		snprintf(err, sizeof err, "%s: OpenSSL lacks %s: %s",
+		    info->name, info->md, keys_ossl_reason());
+		keys_error(errs, cfg, "algorithm", err);
+		ERR_clear_error();
+		keys_free(ring);
+		return -1;
 	}
-	if (keys_load_one(ring, active, true, err, errlen) == -1)
-		goto fail;
-	key = "retired_key_files";
+	/* Every key is tried, so that every bad one is reported. */
+	if (keys_load_one(ring, active, true, err, sizeof err) == -1) {
+		keys_error(errs, cfg, key, err);
+		failed = true;
+	}
 	for (i = 0; i < cfg->token.retired_key_files.n; i++) {
 		if (keys_load_one(ring, cfg->token.retired_key_files.v[i],
-		        false, err, errlen) == -1)
-			goto fail;
+		        false, err, sizeof err) == -1) {
+			keys_error(errs, cfg, "retired_key_files", err);
+			failed = true;
+		}
+	}
+	ERR_clear_error();
+	if (failed) {
+		keys_free(ring);
+		return -1;
 	}
 	*out = ring;
 	return 0;
-fail:
-	ERR_clear_error();
-	keys_free(ring);
-	return keys_fail(cfg, key, err, errlen);
 }
 
 json_t *

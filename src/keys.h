@@ -18,11 +18,12 @@ struct key;
 
 /*
  * Load [token] secret_file or private_key_file (the active key, index 0)
- * and retired_key_files. On error returns -1 and writes "FILE: reason" to
- * err; the reason never contains the secret or its length.
+ * and retired_key_files. On error returns -1 and adds to errs one
+ * "FILE:LINE: [token] KEY: PATH: reason" per bad key; the reason never
+ * contains the secret or its length.
  */
-int  keys_load(const struct config *cfg, struct keyring **out, char *err,
-     size_t errlen);
+int  keys_load(const struct config *cfg, struct keyring **out,
+     struct config_errors *errs);
 void keys_free(struct keyring *ring);
 
 /* {"keys": [public JWKs with kid, alg, use]}; {"keys": []} for HS*. New ref. */

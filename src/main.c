@@ -223,7 +223,7 @@ cmd_token(int argc, char **argv)
 	const struct user     *user;
 	json_t                *claims = json_object();
 	const char            *path = NULL, *why;
-	char                   err[1024], *jwt = NULL, *scope = NULL;
+	char                  *jwt = NULL, *scope = NULL;
 	int                    ch, rc = EXIT_USAGE;
 
 	optind = 1;
@@ -268,8 +268,8 @@ cmd_token(int argc, char **argv)
 		print_config_errors(&errs);
 		goto out;
 	}
-	if (keys_load(cfg, &keys, err, sizeof err) == -1) {
-		fprintf(stderr, "jwtgate: %s\n", err);
+	if (keys_load(cfg, &keys, &errs) == -1) {
+		print_config_errors(&errs);
 		goto out;
 	}
 	/* A user of the user file gets what /login would give: extras, scope. */

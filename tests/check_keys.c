@@ -21,10 +21,11 @@
 
 #define KEYDIR FIXTURES "/keys/"
 
-static struct config cfg;
-static char         *retired[4];
-static char          errbuf[512];
-static char          tmpdir[64];
+static struct config        cfg;
+static char                *retired[4];
+static struct config_errors errs;
+static char                 errbuf[512]; /* keys_generate() */
+static char                 tmpdir[64];
 
 static void
 setup(void)
@@ -32,7 +33,7 @@ setup(void)
 	memset(&cfg, 0, sizeof(cfg));
 	memset(retired, 0, sizeof(retired));
 	cfg.token.retired_key_files.v = retired;
-	errbuf[0] = '\0';
+	memset(&errs, 0, sizeof errs);
 	log_init(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_keys.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
@@ -68,8 +69,9 @@ load_ok(void)
 {
 	struct keyring *ring = NULL;
 
-	ck_assert_msg(keys_load(&cfg, &ring, errbuf, sizeof(errbuf)) == 0,
-	    "keys_load: %s", errbuf);
+	memset(&errs, 0, sizeof errs);
+	ck_assert_msg(keys_load(&cfg, &ring, &errs) == 0, "keys_load: %s",
+	    errs.msg[0]);
 	ck_assert_ptr_nonnull(ring);
 	return ring;
 }
@@ -79,10 +81,12 @@ load_fails(const char *needle)
 {
 	struct keyring *ring = (struct keyring *)1;
 
-	ck_assert_int_eq(keys_load(&cfg, &ring, errbuf, sizeof(errbuf)), -1);
+	memset(&errs, 0, sizeof errs);
+	ck_assert_int_eq(keys_load(&cfg, &ring, &errs), -1);
 	ck_assert_ptr_null(ring);
-	ck_assert_msg(strstr(errbuf, needle) != NULL, "'%s' lacks '%s'", errbuf,
-	    needle);
+	ck_assert_uint_ge(errs.n, 1);
+	ck_assert_msg(strstr(errs.msg[0], needle) != NULL, "'%s' lacks '%s'",
+	    errs.msg[0], needle);
 }
 
 static char *
@@ -144,8 +148,8 @@ START_TEST(hmac_short_secret_names_file_not_secret)
 	use(ALG_HS256, KEYDIR "short31.secret");
 	load_fails(KEYDIR "short31.secret: secret shorter than the 32 bytes");
 	/* Neither the secret nor its length (31) may leak. */
-	ck_assert_ptr_null(strstr(errbuf, "0123456789"));
-	ck_assert_ptr_null(strstr(strstr(errbuf, ".secret: "), "31"));
+	ck_assert_ptr_null(strstr(errs.msg[0], "0123456789"));
+	ck_assert_ptr_null(strstr(strstr(errs.msg[0], ".secret: "), "31"));
 }
 END_TEST
 
@@ -222,6 +226,27 @@ START_TEST(hmac_secret_not_a_key)
 	use(ALG_HS256, KEYDIR "hs32.secret");
 	ring = load_ok();
 	keys_free(ring);
+}
+END_TEST
+
+/* Every bad key is reported, each under the key that names it. */
+START_TEST(every_bad_key_reported)
+{
+	struct keyring *ring = NULL;
+
+	use(ALG_HS256, KEYDIR "short31.secret");
+	add_retired(KEYDIR "rsa2048.pub.pem");
+	add_retired(KEYDIR "hs32.secret");
+	add_retired("/nonexistent/old.secret");
+	ck_assert_int_eq(keys_load(&cfg, &ring, &errs), -1);
+	ck_assert_ptr_null(ring);
+	ck_assert_uint_eq(errs.n, 3);
+	ck_assert_ptr_nonnull(strstr(errs.msg[0], "[token] secret_file: "));
+	ck_assert_ptr_nonnull(strstr(errs.msg[0], "short31.secret: secret"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs.msg[1], "[token] retired_key_files: "));
+	ck_assert_ptr_nonnull(strstr(errs.msg[1], "rsa2048.pub.pem: a key"));
+	ck_assert_ptr_nonnull(strstr(errs.msg[2], "/nonexistent/old.secret"));
 }
 END_TEST
 
@@ -545,6 +570,7 @@ keys_suite(void)
 	tcase_add_test(tc, hmac_one_newline_stripped);
 	tcase_add_test(tc, missing_files);
 	tcase_add_test(tc, hmac_secret_not_a_key);
+	tcase_add_test(tc, every_bad_key_reported);
 	tcase_add_test(tc, rsa_rules);
 	tcase_add_test(tc, ec_curves);
 	tcase_add_test(tc, pkcs1_same_kid);

@@ -89,7 +89,7 @@ list_set(struct strlist *l, const char *a, const char *b)
 static void
 start(const struct alg_fixture *f)
 {
-	char err[512];
+	struct config_errors errs = {0};
 
 	token_verifier_free(ver);
 	keys_free(ring);
@@ -97,7 +97,7 @@ start(const struct alg_fixture *f)
 	cfg.token.algorithm = f->alg;
 	cfg.token.secret_file = f->alg <= ALG_HS512 ? (char *)f->key : NULL;
 	cfg.token.private_key_file = f->alg > ALG_HS512 ? (char *)f->key : NULL;
-	ck_assert_msg(keys_load(&cfg, &ring, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(keys_load(&cfg, &ring, &errs) == 0, "%s", errs.msg[0]);
 	ver = token_verifier_new(&cfg, ring);
 }
 
@@ -964,14 +964,14 @@ END_TEST
 /* jku and jwk point at the attacker's key; neither is ever used. */
 START_TEST(trap_jku_jwk)
 {
-	char           *t, *evil;
-	struct keyring *evil_ring;
-	json_t         *jwks;
-	char            err[256];
+	char                *t, *evil;
+	struct keyring      *evil_ring;
+	json_t              *jwks;
+	struct config_errors errs = {0};
 
 	start(&fx[3]); /* RS256 with rsa2048 */
 	cfg.token.private_key_file = KEYDIR "rsa3072.pem";
-	ck_assert_int_eq(keys_load(&cfg, &evil_ring, err, sizeof(err)), 0);
+	ck_assert_int_eq(keys_load(&cfg, &evil_ring, &errs), 0);
 	jwks = keys_jwks(evil_ring);
 	evil = json_dumps(json_array_get(json_object_get(jwks, "keys"), 0),
 	    JSON_COMPACT);
