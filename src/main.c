@@ -200,9 +200,9 @@ cmd_hash_password(int argc, char **argv)
 	}
 	rc = password_hash(alg, password, &hash, &why);
 	password_free(password);
-	if (rc == -1) {
+	if (rc < 0) {
 		fprintf(stderr, "jwtgate: %s\n", why);
-		return EXIT_RUNTIME;
+		return rc == -2 ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	printf("%s\n", hash);
 	free(hash);

@@ -397,6 +397,9 @@ password_verify(const char *hash, const char *password)
 			return 1;
 		return rc == ARGON2_VERIFY_MISMATCH ? 0 : -1;
 	}
+	/* libxcrypt hashes no longer passphrase: it cannot be this one. */
+	if (len >= CRYPT_MAX_PASSPHRASE_SIZE)
+		return 0;
 	return password_crypt_verify(hash, password);
 }
 
@@ -496,11 +499,17 @@ password_hash(enum password_alg alg, const char *password, char **out,
 	*out = NULL;
 	if (*password == '\0') {
 		*why = "empty password";
-		return -1;
+		return -2;
 	}
 	if (strlen(password) > PASSWORD_MAX) {
 		*why = "password too long";
-		return -1;
+		return -2;
+	}
+	if (alg != PASSWORD_ARGON2ID && alg != PASSWORD_BCRYPT &&
+	    strlen(password) >= CRYPT_MAX_PASSPHRASE_SIZE) {
+		*why = "password too long for yescrypt and sha512crypt (at "
+		       "most 511 bytes); use argon2id";
+		return -2;
 	}
 	switch (alg) {
 	case PASSWORD_ARGON2ID:
@@ -512,7 +521,7 @@ password_hash(enum password_alg alg, const char *password, char **out,
 		if (strlen(password) > PASSWORD_BCRYPT_MAX) {
 			*why = "bcrypt uses only the first 72 bytes of a "
 			       "password; use argon2id";
-			return -1;
+			return -2;
 		}
 		rc = password_crypt_new("$2b$", PASSWORD_BCRYPT_COST, password,
 		    out);
@@ -592,30 +601,36 @@ password_free(char *password)
 }
 
 /*
- * One line into buf (size PASSWORD_MAX + 3: the password, CR LF, NUL).
- * -1 on EOF before a newline-terminated or final line, -2 if too long.
+ * One line into buf (size PASSWORD_MAX + 3: the password, CR LF, NUL),
+ * its LF or CR LF removed. -1: end of input before any byte; -2: too long;
+ * -3: a NUL byte in it. The rest of a refused line is read and dropped.
  */
 static int
 password_read_line(FILE *in, char *buf, size_t size)
 {
-	size_t len;
-	int    c;
+	size_t len = 0;
+	bool   got = false;
+	int    c, rc = 0;
 
-	if (fgets(buf, (int)size, in) == NULL)
-		return -1;
-	len = strlen(buf);
-	if (len > 0 && buf[len - 1] == '\n')
-		buf[--len] = '\0';
-	else if (!feof(in)) {
-		while ((c = getc(in)) != EOF && c != '\n')
-			;
-		return -2;
+	while ((c = getc(in)) != EOF) {
+		got = true;
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			rc = -3;
+		else if (len + 1 < size)
+			buf[len++] = (char)c;
+		else if (rc == 0)
+			rc = -2;
 	}
+	buf[len] = '\0';
+	if (!got)
+		return -1;
 	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
-	if (len > PASSWORD_MAX)
-		return -2;
-	return 0;
+	if (rc == 0 && len > PASSWORD_MAX)
+		rc = -2;
+	return rc;
 }
 
 static int
@@ -653,6 +668,10 @@ password_read_new(FILE *in, char **out, const char **why)
 		r = password_read_line(in, first, sizeof first);
 	if (r == -2) {
 		*why = "password too long";
+		goto out;
+	}
+	if (r == -3) {
+		*why = "password contains a NUL byte";
 		goto out;
 	}
 	if (r == -1) {

@@ -72,7 +72,10 @@ void password_dummy_verify(const char *password);
 /* That fixed hash (well formed, matching no password on purpose). */
 const char *password_dummy_hash(void);
 
-/* A new hash of password, in *out (free it). -1 and *why on failure. */
+/*
+ * A new hash of password, in *out (free it). On failure *why, and -2 when
+ * the password itself is refused (empty, too long for alg), -1 otherwise.
+ */
 int password_hash(enum password_alg alg, const char *password, char **out,
     const char **why);
 

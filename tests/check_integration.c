@@ -732,6 +732,8 @@ START_TEST(test_hash_password_cli)
 	static const char *const bcrypt[] = {"hash-password", "-a", "bcrypt",
 	    NULL};
 	static const char *const bogus[] = {"hash-password", "-a", "md5", NULL};
+	static const char *const sha512[] = {"hash-password", "-a",
+	    "sha512crypt", NULL};
 	static const struct {
 		const char *input, *why;
 	} bad[] = {
@@ -764,6 +766,14 @@ START_TEST(test_hash_password_cli)
 	big[sizeof big - 1] = '\0';
 	ck_assert_int_eq(jg_run(dflt, big, &out, &err), 2);
 	ck_assert_ptr_nonnull(strstr(err, "password too long"));
+	free(out), free(err);
+	/* 600 bytes: fine for argon2id, too long for sha512crypt (exit 2). */
+	big[600] = '\n';
+	big[601] = '\0';
+	ck_assert_int_eq(jg_run(dflt, big, &out, &err), 0);
+	free(out), free(err);
+	ck_assert_int_eq(jg_run(sha512, big, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "at most 511 bytes"));
 	free(out), free(err);
 }
 END_TEST

@@ -339,14 +339,27 @@ START_TEST(test_hash_refused)
 	const char *why;
 	char       *out;
 
-	ck_assert_int_eq(password_hash(PASSWORD_ARGON2ID, "", &out, &why), -1);
+	ck_assert_int_eq(password_hash(PASSWORD_ARGON2ID, "", &out, &why), -2);
 	ck_assert_str_eq(why, "empty password");
 	memset(big, 'a', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
-	ck_assert_int_eq(password_hash(PASSWORD_YESCRYPT, big, &out, &why), -1);
+	ck_assert_int_eq(password_hash(PASSWORD_YESCRYPT, big, &out, &why), -2);
 	ck_assert_str_eq(why, "password too long");
+	/* libxcrypt takes at most 511 bytes; argon2id all 1024. */
+	big[512] = '\0';
+	ck_assert_int_eq(password_hash(PASSWORD_SHA512CRYPT, big, &out, &why),
+	    -2);
+	ck_assert_ptr_nonnull(strstr(why, "at most 511 bytes"));
+	ck_assert_int_eq(password_hash(PASSWORD_YESCRYPT, big, &out, &why), -2);
+	big[511] = '\0';
+	ck_assert_int_eq(password_hash(PASSWORD_SHA512CRYPT, big, &out, &why),
+	    0);
+	/* A longer one is a wrong password for it, not an error. */
+	big[511] = 'a';
+	ck_assert_int_eq(password_verify(out, big), 0);
+	free(out);
 	big[73] = '\0';
-	ck_assert_int_eq(password_hash(PASSWORD_BCRYPT, big, &out, &why), -1);
+	ck_assert_int_eq(password_hash(PASSWORD_BCRYPT, big, &out, &why), -2);
 	ck_assert_str_eq(why,
 	    "bcrypt uses only the first 72 bytes of a "
 	    "password; use argon2id");
@@ -428,6 +441,15 @@ START_TEST(test_read_new)
 	fp = pipe_with(big);
 	ck_assert_int_eq(password_read_new(fp, &out, &why), -1);
 	ck_assert_str_eq(why, "password too long");
+	fclose(fp);
+	/* A NUL byte is named as such, not taken for the end. */
+	fp = tmpfile();
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite("a\0b\n", 1, 4, fp), 4);
+	rewind(fp);
+	ck_assert_int_eq(password_read_new(fp, &out, &why), -1);
+	ck_assert_str_eq(why, "password contains a NUL byte");
+	ck_assert_ptr_null(out);
 	fclose(fp);
 }
 END_TEST
