@@ -209,6 +209,32 @@ cmd_hash_password(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * -C scope=LIST: the scopes, one space apart, or NULL for none (an empty
+ * list); a warning for each one [oauth2] scopes does not list.
+ */
+static char *
+token_cli_scope(const struct config *cfg, const char *list)
+{
+	struct strlist l = {NULL, 0};
+	char          *copy = xstrdup(list), *tok, *save = NULL, *out;
+
+	for (tok = strtok_r(copy, " \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t", &save)) {
+		l.v = xreallocarray(l.v, l.n + 1, sizeof *l.v);
+		l.v[l.n++] = tok;
+		if (!strlist_contains(&cfg->oauth2.scopes, tok))
+			fprintf(stderr,
+			    "jwtgate: token: warning: scope %s is not in "
+			    "[oauth2] scopes\n",
+			    tok);
+	}
+	out = l.n > 0 ? issue_join(&l) : NULL;
+	free(l.v);
+	free(copy);
+	return out;
+}
+
 /* token -c FILE -s SUB ...: claims and signing live in token.c. */
 static int
 cmd_token(int argc, char **argv)
@@ -224,6 +250,7 @@ cmd_token(int argc, char **argv)
 	json_t                *claims = json_object();
 	const char            *path = NULL, *why;
 	char                  *jwt = NULL, *scope = NULL;
+	const char            *scope_arg = NULL;
 	int                    ch, rc = EXIT_USAGE;
 
 	optind = 1;
@@ -246,9 +273,8 @@ cmd_token(int argc, char **argv)
 			break;
 		case 'C':
 			/* scope is ours to set, from a space-separated list. */
-			if (strncmp(optarg, "scope=", 6) == 0 &&
-			    optarg[6] != '\0') {
-				p.scope = optarg + 6;
+			if (strncmp(optarg, "scope=", 6) == 0) {
+				scope_arg = optarg + 6;
 				break;
 			}
 			if (token_claim_arg(claims, optarg, &why) == -1) {
@@ -279,7 +305,7 @@ cmd_token(int argc, char **argv)
 	}
 	if ((user = users_find(users, p.sub)) != NULL) {
 		p.extras = issue_extras(user);
-		if (p.scope == NULL && user->scopes.n > 0)
+		if (scope_arg == NULL && user->scopes.n > 0)
 			p.scope = scope = issue_join(&user->scopes);
 		if (user->disabled)
 			fprintf(stderr,
@@ -291,6 +317,8 @@ cmd_token(int argc, char **argv)
 		    "jwtgate: token: warning: %s is not in %s; with "
 		    "require_known_user the token will be refused\n",
 		    p.sub, cfg->users.file);
+	if (scope_arg != NULL)
+		p.scope = scope = token_cli_scope(cfg, scope_arg);
 	v = token_verifier_new(cfg, keys);
 	p.audience = aud.n > 0 ? &aud : NULL;
 	p.claims = claims;

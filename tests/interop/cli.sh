@@ -90,6 +90,23 @@ if tok=$("$JWTGATE_BIN" token -c "$dir/HS256.ini" -s nobody 2>"$dir/err") &&
     [ -n "$tok" ] && grep -q 'nobody is not in' "$dir/err"
 then ok; else bad "token for an unknown subject: $(cat "$dir/err")"; fi
 
+# -C scope=: the given scopes, one space apart; empty: no scope claim (not
+# the user's); one outside [oauth2] scopes is warned about.
+payload() { # TOKEN: its payload as JSON
+	"$PYTHON" -c 'import base64, sys
+p = sys.argv[1].split(".")[1]
+print(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode())' "$1"
+}
+tok=$("$JWTGATE_BIN" token -c "$dir/HS256.ini" -s alice -C 'scope=read   write')
+case $(payload "$tok") in *'"scope":"read write"'*) ok ;;
+*) bad "-C scope=read   write: $(payload "$tok")" ;; esac
+tok=$("$JWTGATE_BIN" token -c "$dir/HS256.ini" -s alice -C 'scope= ')
+case $(payload "$tok") in *'"scope"'*) bad "-C 'scope= ': $(payload "$tok")" ;;
+*) ok ;; esac
+if tok=$("$JWTGATE_BIN" token -c "$dir/HS256.ini" -s alice -C scope=admin \
+    2>"$dir/err") && grep -q 'scope admin is not in \[oauth2\] scopes' "$dir/err"
+then ok; else bad "-C scope=admin: no warning: $(cat "$dir/err")"; fi
+
 # Usage errors exit 2, and say why.
 expect_status() { # STATUS DESCRIPTION COMMAND...
 	want=$1 what=$2
