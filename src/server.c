@@ -226,7 +226,15 @@ server_watchdog(void *arg)
 				    __ATOMIC_RELAXED);
 			}
 		}
-		log_flush(); /* held access-log lines: out within 0.25 s */
+		/*
+		 * Held access-log lines: out within 0.25 s. Written without
+		 * the lock: a slow stderr must not hold up new connections.
+		 */
+		pthread_mutex_unlock(&srv->wlock);
+		log_flush();
+		pthread_mutex_lock(&srv->wlock);
+		if (srv->stopping)
+			break; /* its signal may have come while unlocked */
 		/* Monotonic (see server_start): a clock step cannot stall it. */
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += 250 * 1000 * 1000;
