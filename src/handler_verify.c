@@ -237,6 +237,15 @@ verify_ok(struct request *req)
 	    sizeof ok - 1);
 }
 
+/* The answer "pass" for a user, with its identity headers. */
+static void
+verify_build(struct request *req, const struct auth_result *r)
+{
+	verify_ok(req);
+	http_set_header(&req->res, "Cache-Control", "no-store");
+	verify_identity(req, r);
+}
+
 /* "pass" for a user: from the cache, or built and remembered. */
 static void
 verify_pass(struct request *req, const struct auth_result *r)
@@ -248,14 +257,9 @@ verify_pass(struct request *req, const struct auth_result *r)
 		http_reply_prepared(&req->res, p);
 		return;
 	}
-	verify_ok(req);
-	http_set_header(&req->res, "Cache-Control", "no-store");
-	verify_identity(req, r);
+	verify_build(req, r);
 	if ((p = http_prepare(&req->res)) == NULL) {
-		/* Out of memory: answer without the cache. */
-		verify_ok(req);
-		http_set_header(&req->res, "Cache-Control", "no-store");
-		verify_identity(req, r);
+		verify_build(req, r); /* out of memory: without the cache */
 		return;
 	}
 	verify_cache_put(c, r->claims, r->user, p);
