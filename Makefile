@@ -10,11 +10,15 @@ CONFIG    ?= conf/jwtgate.ini
 CONFIGURE_FLAGS ?=
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 
-# Debian packages needed to build, test and benchmark.
+# Debian packages needed to build (Check and libcurl: the test programs are
+# configured with the build, so a later make check needs no reconfigure).
 PACKAGES = build-essential autoconf automake pkg-config \
 	libmicrohttpd-dev libjwt-dev libssl-dev libjansson-dev libinih-dev \
 	libpcre2-dev libargon2-dev libcrypt-dev libsqlite3-dev libsystemd-dev \
-	libhiredis-dev check libcurl4-openssl-dev python3-jwt python3-cryptography python3-prometheus-client \
+	libhiredis-dev check libcurl4-openssl-dev
+# ... and to run every test and the lint: PyJWT, the Prometheus parser, a
+# real Redis and nginx, systemd-socket-activate, other hashers, the linters.
+TEST_PACKAGES = python3-jwt python3-cryptography python3-prometheus-client \
 	apache2-utils whois redis-server nginx-light systemd \
 	cppcheck clang-format
 
@@ -22,25 +26,32 @@ PACKAGES = build-essential autoconf automake pkg-config \
 
 all: build
 
-deps:
-	@missing=$$(for p in $(PACKAGES); do \
+# $(call install_missing,LIST): install the Debian packages of LIST not yet
+# installed (as root; otherwise say which are missing and stop).
+define install_missing
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
 			echo "jwtgate: missing Debian packages: $$missing"; \
-			echo "jwtgate: run 'make deps' as root, or: apt-get install $$missing"; exit 1; \
+			echo "jwtgate: run 'make $@' as root, or: apt-get install $$missing"; exit 1; \
 		fi; \
 		echo "jwtgate: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+endef
 
-# Only the tests need these: the independent OpenAPI 3.1 validator of
+deps:
+	$(call install_missing,$(PACKAGES))
+
+# Only the tests need these, and the independent OpenAPI 3.1 validator of
 # tests/openapi/check.sh (npm, from the lock file in tests/openapi).
 deps-test: deps
+	$(call install_missing,$(TEST_PACKAGES))
 	@command -v npm >/dev/null || { \
 		if [ "$$(id -u)" != 0 ]; then \
-			echo "jwtgate: missing Debian package: npm"; \
+			echo "jwtgate: missing: npm"; \
 			echo "jwtgate: run 'make deps-test' as root, or: apt-get install npm"; exit 1; \
 		fi; \
 		echo "jwtgate: installing npm"; \
@@ -93,7 +104,7 @@ format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h bench/*.c
 
 # Layout and static analysis; jansson's foreach macros are unknown to cppcheck.
-lint: $(BUILD)/Makefile
+lint: deps-test $(BUILD)/Makefile
 	clang-format --dry-run --Werror src/*.c src/*.h tests/*.c tests/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		-I src -I $(BUILD) --std=c11 -D_GNU_SOURCE --suppress=unknownMacro src/*.c

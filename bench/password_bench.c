@@ -118,7 +118,7 @@ main(int argc, char **argv)
 	const char *why;
 	struct config cfg;
 	struct userdb *db;
-	char err[512];
+	struct config_errors errs;
 	int rounds = argc > 1 ? atoi(argv[1]) : 30, fd;
 	FILE *fp;
 
@@ -127,8 +127,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (password_hash(PASSWORD_ARGON2ID, "correct horse", &argon,
-	    &why) == -1 || password_hash(PASSWORD_BCRYPT, "correct horse",
-	    &bcrypt, &why) == -1) {
+	    &why) != 0 || password_hash(PASSWORD_BCRYPT, "correct horse",
+	    &bcrypt, &why) != 0) {
 		fprintf(stderr, "password_bench: %s\n", why);
 		return 1;
 	}
@@ -147,8 +147,8 @@ main(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.users.file = path;
 	cfg.users.format = USERS_FORMAT_HTPASSWD;
-	if (users_load(&cfg, &db, err, sizeof err) == -1) {
-		fprintf(stderr, "password_bench: %s\n", err);
+	if (users_load_all(&cfg, &db, &errs) == -1) {
+		fprintf(stderr, "password_bench: %s\n", errs.msg[0]);
 		unlink(path);
 		return 1;
 	}
