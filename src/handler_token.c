@@ -15,6 +15,7 @@
 #include "login.h"
 #include "store.h"
 #include "users.h"
+#include "xmalloc.h"
 
 /* RFC 6749 5.2 error response. */
 static void
@@ -156,6 +157,9 @@ token_refresh(struct request *req, json_t *form)
 		    &r); /* answers invalid_grant */
 		return;
 	}
+	/* The access log names the user of a known refresh token. */
+	free(req->user);
+	req->user = xstrdup(r.sub);
 	user = users_find(ctx->users, r.sub);
 	if (user == NULL || user->disabled) {
 		store_family_revoke(st, r.family, clock_now());

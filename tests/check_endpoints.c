@@ -697,6 +697,28 @@ START_TEST(test_token_errors)
 }
 END_TEST
 
+/* Access lines of answered /token requests that name no user. */
+static int
+token_200_lines_without_user(void)
+{
+	char *log, *line, *save = NULL;
+	int   n = 0;
+
+	usleep(400000); /* past the 0.25 s a held access line may wait */
+	log = jg_file_read(jg.log);
+	ck_assert_ptr_nonnull(log);
+	for (line = strtok_r(log, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t len = strlen(line);
+
+		if (strstr(line, "POST /token 200 ") != NULL && len >= 7 &&
+		    strcmp(line + len - 7, " user=-") == 0)
+			n++;
+	}
+	free(log);
+	return n;
+}
+
 START_TEST(test_token_password_and_refresh)
 {
 	json_t      *j, *k;
@@ -738,6 +760,8 @@ START_TEST(test_token_password_and_refresh)
 	rt2 = strdup(json_string_value(json_object_get(j, "refresh_token")));
 	ck_assert_str_ne(rt1, rt2);
 	json_decref(j);
+	/* The access log names the refresh token's user, as for a password. */
+	ck_assert_int_eq(token_200_lines_without_user(), 0);
 	/* Widening beyond the original grant is refused. */
 	snprintf(body, sizeof body,
 	    "grant_type=refresh_token&refresh_token=%s&scope=admin", rt2);
