@@ -682,6 +682,11 @@ password_read_new(FILE *in, char **out, const char **why)
 		*why = "empty password";
 		goto out;
 	}
+	/* One password: a second line is a mistake, not something to drop. */
+	if (!tty && getc(in) != EOF) {
+		*why = "more than one line on standard input";
+		goto out;
+	}
 	if (tty) {
 		r = password_prompt(in, "Retype password: ", again,
 		    sizeof again);

@@ -412,7 +412,10 @@ START_TEST(test_read_new)
 	    {"hunter2\n", "hunter2", NULL},
 	    {"hunter2\r\n", "hunter2", NULL},
 	    {"hunter2", "hunter2", NULL},
-	    {"two words\nsecond line\n", "two words", NULL},
+	    {"two words\n", "two words", NULL},
+	    {"first\nsecond line\n", NULL,
+	        "more than one line on standard input"},
+	    {"first\n\n", NULL, "more than one line on standard input"},
 	    {"\n", NULL, "empty password"},
 	    {"", NULL, "no password given"},
 	};
