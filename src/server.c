@@ -45,9 +45,8 @@ struct watch {
 	int           fd;
 	uint64_t
 	    since_us; /* atomic; start of the request being received, 0: none */
-	/* The peer, found once per connection; its trust, once per context. */
+	/* The peer, found when it connects; its trust, once per context. */
 	char     peer[64];
-	bool     peer_known;
 	bool     trusted;
 	uint64_t trusted_gen; /* generation of the context that judged it */
 };
@@ -118,16 +117,14 @@ server_peer_name(struct MHD_Connection *conn, char *out, size_t outlen)
 static void
 server_peer(struct request *req, struct watch *w)
 {
-	struct watch none = {0};
+	struct watch none = {0}; /* generations start at 1: judged below */
 
-	if (w == NULL)
+	if (w == NULL) {
+		server_peer_name(req->conn, none.peer, sizeof none.peer);
 		w = &none;
-	if (!w->peer_known) {
-		server_peer_name(req->conn, w->peer, sizeof w->peer);
-		w->peer_known = true;
 	}
 	memcpy(req->peer, w->peer, sizeof req->peer);
-	if (w == &none || w->trusted_gen != req->ctx->generation) {
+	if (w->trusted_gen != req->ctx->generation) {
 		w->trusted = strcmp(w->peer, "unix") == 0 ||
 		    http_trusted(req->ctx->cfg, w->peer);
 		w->trusted_gen = req->ctx->generation;
@@ -162,30 +159,35 @@ server_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 	struct watch                   *w = *socket_context;
 	const union MHD_ConnectionInfo *ci;
 
-	pthread_mutex_lock(&srv->wlock);
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		ci = MHD_get_connection_info(conn,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		w = xcalloc(1, sizeof *w);
 		w->fd = ci != NULL ? ci->connect_fd : -1;
 		w->since_us = clock_mono_us();
+		server_peer_name(conn, w->peer, sizeof w->peer);
+		pthread_mutex_lock(&srv->wlock);
 		w->next = srv->watches;
 		if (srv->watches != NULL)
 			srv->watches->prev = w;
 		srv->watches = w;
+		pthread_mutex_unlock(&srv->wlock);
 		*socket_context = w;
-	} else if (w != NULL) {
-		/* Before libmicrohttpd closes the socket: the fd is still ours. */
-		if (w->prev != NULL)
-			w->prev->next = w->next;
-		else
-			srv->watches = w->next;
-		if (w->next != NULL)
-			w->next->prev = w->prev;
-		free(w);
-		*socket_context = NULL;
+		return;
 	}
+	if (w == NULL)
+		return;
+	/* Before libmicrohttpd closes the socket: the fd is still ours. */
+	pthread_mutex_lock(&srv->wlock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		srv->watches = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
 	pthread_mutex_unlock(&srv->wlock);
+	free(w);
+	*socket_context = NULL;
 }
 
 /* A condition variable whose timed waits follow the monotonic clock. */
