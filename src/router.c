@@ -103,14 +103,33 @@ router_guard(struct request *req)
 	return 0;
 }
 
+/* OPTIONS answered 204 when [auth] exclude_methods lets it pass freely. */
+static bool
+router_options_free(const struct request *req)
+{
+	return strlist_contains(&req->ctx->cfg->auth.exclude_methods,
+	    "OPTIONS");
+}
+
+/* 204 to a free OPTIONS, 405 to another method: both with Allow. */
+static void
+router_reply_allow(struct request *req, const struct route_entry *e,
+    unsigned status)
+{
+	char allow[128];
+
+	router_allow_header(e, router_options_free(req), allow, sizeof allow);
+	if (status == 204)
+		http_reply_text(&req->res, 204, NULL, NULL, 0);
+	else
+		http_reply_error(&req->res, 405, "Method Not Allowed");
+	http_set_header(&req->res, "Allow", allow);
+}
+
 void
 router_dispatch(struct request *req)
 {
-	const struct config      *cfg = req->ctx->cfg;
 	const struct route_entry *e = req->route;
-	bool                      options_free =
-	    strlist_contains(&cfg->auth.exclude_methods, "OPTIONS");
-	char allow[128];
 
 	if (req->body_too_large) {
 		http_reply_error(&req->res, 413, "Request Entity Too Large");
@@ -120,17 +139,13 @@ router_dispatch(struct request *req)
 		http_reply_error(&req->res, 404, "Not Found");
 		return;
 	}
-	if (strcmp(req->method, "OPTIONS") == 0 && options_free &&
-	    e->methods != NULL) {
-		router_allow_header(e, options_free, allow, sizeof allow);
-		http_reply_text(&req->res, 204, NULL, NULL, 0);
-		http_set_header(&req->res, "Allow", allow);
+	if (strcmp(req->method, "OPTIONS") == 0 && e->methods != NULL &&
+	    router_options_free(req)) {
+		router_reply_allow(req, e, 204);
 		return;
 	}
 	if (!router_allows(e, req->method)) {
-		router_allow_header(e, options_free, allow, sizeof allow);
-		http_reply_error(&req->res, 405, "Method Not Allowed");
-		http_set_header(&req->res, "Allow", allow);
+		router_reply_allow(req, e, 405);
 		return;
 	}
 	if (e->guarded && router_guard(req) == -1)
