@@ -222,29 +222,26 @@ keys_load_secret(struct keyring *ring, struct key *k, const char *path,
 	const struct keys_alg_info *info = keys_info(ring->alg);
 	OSSL_PARAM                  params[2];
 	unsigned char              *buf;
-	size_t                      len;
+	size_t                      len, size;
 
 	if (keys_read_file(path, &buf, &len, err, errlen) == -1)
 		return -1;
+	size = len;
 	if (keys_is_key_material(buf, len)) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
 		snprintf(err, errlen,
 		    "%s: a key (PEM or DER), not an HMAC secret: %s uses "
 		    "a random secret (jwtgate keygen -a %s)",
 		    path, info->name, info->name);
-		return -1;
+		goto refuse;
 	}
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (len < info->size) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
 		snprintf(err, errlen,
 		    "%s: secret shorter than the %zu bytes "
 		    "%s requires",
 		    path, info->size, info->name);
-		return -1;
+		goto refuse;
 	}
 	k->kind = KIND_HMAC;
 	k->secret = buf;
@@ -263,6 +260,10 @@ keys_load_secret(struct keyring *ring, struct key *k, const char *path,
 ossl:
 	snprintf(err, errlen, "%s: cannot use the secret: %s", path,
 	    keys_ossl_reason());
+	return -1;
+refuse:
+	OPENSSL_cleanse(buf, size);
+	free(buf);
 	return -1;
 }
 
